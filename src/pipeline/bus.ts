@@ -1,0 +1,83 @@
+/**
+ * The typed in-process bus. Dispatch is synchronous (the hot path pays no queueing); consumers that do
+ * I/O keep their own bounded queues (the WebSocket server conflates per client under backpressure).
+ */
+import type { Level, TickerEvent, TradeEvent } from '../core/events.ts';
+import type { Instrument } from '../core/instruments.ts';
+import type { BookView } from './book.ts';
+
+/** A book changed. For `snapshot` the levels are the full book; for `delta` only the changed levels. */
+export interface BookUpdate {
+  readonly kind: 'snapshot' | 'delta';
+  readonly instrument: Instrument;
+  readonly book: BookView;
+  readonly bids: readonly Level[];
+  readonly asks: readonly Level[];
+}
+
+/** A book became invalid (gap, checksum, crossed, reconnect) and is being rebuilt; clients should drop it. */
+export interface BookReset {
+  readonly instrument: Instrument;
+  readonly reason: string;
+  /** Local time (ms). */
+  readonly ts: number;
+}
+
+/** Connection lifecycle of one venue connection. */
+export interface VenueStatus {
+  readonly venue: string;
+  readonly connId: string;
+  readonly state: 'connecting' | 'open' | 'closed' | 'reconnecting';
+  readonly detail?: string;
+  /** Local time (ms). */
+  readonly ts: number;
+}
+
+/** Topic → payload map of the bus. */
+export interface BusTopics {
+  book: BookUpdate;
+  book_reset: BookReset;
+  trade: { readonly instrument: Instrument; readonly event: TradeEvent };
+  ticker: { readonly instrument: Instrument; readonly event: TickerEvent };
+  venue_status: VenueStatus;
+}
+
+type Handler<T> = (msg: T) => void;
+
+/** Synchronous typed pub/sub. A throwing handler is isolated: it is counted and does not stop others. */
+export class Bus {
+  private readonly handlers: { [K in keyof BusTopics]?: Handler<BusTopics[K]>[] } = {};
+  /** Handler exceptions caught so far. */
+  handlerErrors = 0;
+  /** Called with each handler exception (wired to the logger by the composition root). */
+  onHandlerError: (topic: string, err: unknown) => void = () => {};
+
+  /** Subscribes; returns the unsubscribe function. */
+  on<K extends keyof BusTopics>(topic: K, h: Handler<BusTopics[K]>): () => void {
+    const list = (this.handlers[topic] ??= []) as Handler<BusTopics[K]>[];
+    list.push(h);
+    return () => {
+      const i = list.indexOf(h);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  publish<K extends keyof BusTopics>(topic: K, msg: BusTopics[K]): void {
+    const list = this.handlers[topic] as Handler<BusTopics[K]>[] | undefined;
+    if (!list) return;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i](msg);
+      } catch (err) {
+        this.handlerErrors++;
+        this.onHandlerError(topic, err);
+      }
+    }
+  }
+
+  /** True if anyone listens on `topic` (lets producers skip building messages). */
+  has(topic: keyof BusTopics): boolean {
+    const l = this.handlers[topic];
+    return l !== undefined && l.length > 0;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The venue contract. Each venue folder (`src/venues/<venue>/`) exports one {@link Connector};
+ * shared code only talks to venues through it and never tests a venue name.
+ */
+import type { Channel, Level, NormalizedEvent, VenueId } from '../core/events.ts';
+import type { Instrument, InstrumentIndex } from '../core/instruments.ts';
+import type { TributaryError } from '../core/errors.ts';
+
+/** A frame received on a venue connection. `recvTs` is local receive time (ms since epoch). */
+export interface InboundFrame {
+  readonly data: string;
+  readonly recvTs: number;
+}
+
+/** Minimal HTTP client a connector uses for instruments and snapshots (GET, JSON text body). */
+export interface Http {
+  /**
+   * GETs `url` and returns the body text.
+   * @throws TributaryError `HTTP_ERROR` on network failure or non-2xx status,
+   *         `VENUE_RATE_LIMITED` on 429/418.
+   */
+  get(url: string): Promise<string>;
+}
+
+/** A subscription of one channel of one instrument. `depth` is the book depth asked of the venue. */
+export interface Subscription {
+  readonly instrument: Instrument;
+  readonly channel: Channel;
+  readonly depth?: number;
+}
+
+/** How the connection keeps itself alive. */
+export type Heartbeat =
+  /** Protocol-level ping frames every `intervalMs`; the server's pong counts as activity. */
+  | { readonly kind: 'ws-ping'; readonly intervalMs: number }
+  /** The venue's application ping (a text frame) every `intervalMs`. */
+  | { readonly kind: 'app'; readonly intervalMs: number; readonly frame: () => string }
+  /** The venue pings us (we answer via `Decoded.replies`) or sends its own heartbeats. */
+  | { readonly kind: 'none' };
+
+/** One WebSocket connection a connector wants, and what to send on it. Pure data. */
+export interface ConnectionPlan {
+  /** Stable id, unique within the venue, e.g. `linear-0`. */
+  readonly id: string;
+  /** Full ws:// or wss:// URL, already pointed at any configured override. */
+  readonly url: string;
+  readonly subscriptions: readonly Subscription[];
+  /** Frames sent right after the socket opens, in order (subscribe requests). */
+  readonly subscribeFrames: readonly string[];
+  readonly heartbeat: Heartbeat;
+  /** No frame at all for this long means the connection is stale and is reopened. */
+  readonly staleAfterMs: number;
+}
+
+/** Book sync kind; see {@link BookDeltaEvent} for the sequence semantics. */
+export interface BookSyncRule {
+  /** `stream`: the socket sends the snapshot (resync = resubscribe); `rest`: fetch it with `bookSnapshot`. */
+  readonly snapshot: 'stream' | 'rest';
+  readonly sequence: 'contiguous' | 'linked' | 'none';
+  /** Cut each side to this many levels after every message (venues that send no deletes past depth). */
+  readonly truncateToDepth?: boolean;
+  /** Venue doc URL where the rule is stated. */
+  readonly source: string;
+}
+
+export interface VenueCapabilities {
+  readonly channels: readonly Channel[];
+  readonly transport: 'ws';
+  readonly bookSync: BookSyncRule;
+  /** Book depth the connector subscribes to when not told otherwise. */
+  readonly defaultDepth: number;
+}
+
+/** What one frame meant besides its events. */
+export type Signal =
+  | { readonly kind: 'subscribed'; readonly detail?: string }
+  | { readonly kind: 'unsubscribed'; readonly detail?: string }
+  /** The venue says (or the decoder sees) that one instrument's book must be rebuilt. */
+  | { readonly kind: 'resync'; readonly key: string; readonly reason: 'gap' | 'checksum' | 'venue' }
+  /** The venue asks us to reconnect (maintenance etc.). */
+  | { readonly kind: 'reconnect'; readonly reason: string }
+  /** Heartbeat / pong / status frame: activity only. */
+  | { readonly kind: 'heartbeat' }
+  /** Known frame deliberately not used (e.g. kline); counted by `reason`. */
+  | { readonly kind: 'ignored'; readonly reason: string }
+  /** Malformed or error frame; counted by `error.code`. */
+  | { readonly kind: 'error'; readonly error: TributaryError };
+
+/** Result of decoding one frame. */
+export interface Decoded {
+  readonly events: readonly NormalizedEvent[];
+  /** Frames to send back on the same connection right away (e.g. heartbeat answers). */
+  readonly replies?: readonly string[];
+  readonly signal?: Signal;
+}
+
+/** A REST book snapshot (venues whose stream starts with deltas). */
+export interface BookSnapshot {
+  readonly bids: readonly Level[];
+  readonly asks: readonly Level[];
+  /** The venue sequence the snapshot is at (Binance `lastUpdateId`). */
+  readonly seq: number;
+  /** Venue time if the venue gives one, else receive time (ms). */
+  readonly ts: number;
+}
+
+/** URL overrides for one venue (used to point a venue at the simulator). */
+export interface VenueEndpoints {
+  /** Base for WebSocket URLs, e.g. `wss://stream.bybit.com` or `ws://127.0.0.1:9000/bybit`. */
+  readonly wsBase: string;
+  /** Base for REST URLs, e.g. `https://api.bybit.com` or `http://127.0.0.1:9000/bybit`. */
+  readonly restBase: string;
+}
+
+/**
+ * A venue. `Session` is per-connection decoder state (e.g. merged tickers); a fresh one per
+ * connection makes reset on reconnect automatic.
+ */
+export interface Connector<Session = unknown> {
+  readonly venue: VenueId;
+  readonly capabilities: VenueCapabilities;
+  /** Default endpoints (production). */
+  readonly defaultEndpoints: VenueEndpoints;
+  /**
+   * Loads the venue's instruments from its REST instrument endpoint(s) and maps them to canonical symbols.
+   * @throws TributaryError `HTTP_ERROR` / `PROTOCOL_MALFORMED`.
+   */
+  loadInstruments(http: Http, endpoints: VenueEndpoints): Promise<Instrument[]>;
+  /** Pure: splits subscriptions into connections (respecting venue limits). Re-run on every reconnect. */
+  plan(subs: readonly Subscription[], endpoints: VenueEndpoints): ConnectionPlan[];
+  /** Fresh decoder state for one connection. */
+  newSession(plan: ConnectionPlan): Session;
+  /** Pure and synchronous; never throws on venue input (malformed input becomes an `error` signal). */
+  decode(frame: InboundFrame, session: Session): Decoded;
+  /** Frames that make the venue re-send one subscription's book snapshot on its connection (stream-snapshot venues). */
+  resubscribeFrames?(sub: Subscription): string[];
+  /**
+   * Fetches a REST book snapshot (rest-snapshot venues).
+   * @throws TributaryError `HTTP_ERROR`, `VENUE_RATE_LIMITED`, `PROTOCOL_MALFORMED`.
+   */
+  bookSnapshot?(instrument: Instrument, depth: number, http: Http, endpoints: VenueEndpoints): Promise<BookSnapshot>;
+  /** Simulator and replay hooks: how this venue's recorded traffic maps to subscriptions. */
+  readonly replay: ReplayHooks;
+}
+
+/** A recorded subscription reference, venue-level (before instrument lookup). */
+export interface RecordedSubscription {
+  /** Market type / endpoint family the subscription lives on (e.g. `spot`, `linear`). */
+  readonly market: string;
+  readonly venueSymbol: string;
+  readonly channel: Channel;
+  readonly depth?: number;
+}
+
+/**
+ * Venue knowledge the simulator and `replay` need. All pure functions over frame text.
+ * A "topic" is any venue-specific string that ties a client subscription to the recorded frames it yields
+ * (Bybit `orderbook.200.BTCUSDT`, Binance `btcusdt@depth@100ms`).
+ */
+export interface ReplayHooks {
+  /** Topics a client asks for in the connection URL (Binance combined streams). */
+  topicsFromUrl(url: URL): string[];
+  /**
+   * Interprets a frame a client sent to the simulator: topics to start or stop streaming and the
+   * replies the venue would send (subscribe acks, pongs).
+   */
+  onClientFrame(data: string): { subscribe?: string[]; unsubscribe?: string[]; replies?: string[] };
+  /** Topic of a recorded `recv` frame, or `null` for connection-level frames (acks, pongs) the simulator does not replay. */
+  topicOfFrame(data: string): string | null;
+  /**
+   * What a recorded session subscribed to, from its `connect` address and `send` frames,
+   * limited to channels the connector supports. Used by `replay` to subscribe to exactly that.
+   */
+  recordedSubscriptions(addr: string, sends: readonly string[]): RecordedSubscription[];
+}
+
+export type { VenueId };
