@@ -1,0 +1,327 @@
+/**
+ * The sync stage: turns a venue's book snapshots and deltas into correct L2 books, by the venue's
+ * {@link BookSyncRule}. It owns the books (venue code never keeps them).
+ *
+ * Sequence rules, per delta, against the book's sequence `seq` after the last applied message:
+ * - `contiguous` (delta covers `[firstSeq, lastSeq]`): `lastSeq <= seq` → stale, skipped;
+ *   `firstSeq > seq + 1` → gap; otherwise applied (so the first delta after a REST snapshot must
+ *   satisfy `firstSeq <= seq + 1 <= lastSeq`, Binance's rule; for one-number venues such as Bybit
+ *   `firstSeq == lastSeq == u` this is `u == seq + 1`).
+ * - `linked`: `prevSeq` must equal `seq` (an empty heartbeat update with `prevSeq == lastSeq == seq` is fine).
+ * - `none`: deltas are only ordered against a REST snapshot (`lastSeq <= snapshot seq` dropped while aligning).
+ *
+ * A gap, checksum failure or crossed book invalidates only that instrument's book: a `book_reset` is
+ * published, the book is not published again until it is rebuilt, and the runner is asked to resync
+ * just that instrument (resubscribe for stream snapshots, REST fetch for rest snapshots).
+ * Deltas that arrive while a REST snapshot is awaited are buffered (bounded).
+ */
+import type { BookDeltaEvent, BookSnapshotEvent } from '../core/events.ts';
+import type { Instrument } from '../core/instruments.ts';
+import type { BookSnapshot, BookSyncRule } from '../venues/connector.ts';
+import { L2Book, type BookView } from './book.ts';
+import type { Bus } from './bus.ts';
+
+/** Why a book is rebuilt. */
+export type ResyncReason = 'initial' | 'gap' | 'checksum' | 'crossed' | 'venue' | 'snapshot_stale' | 'disconnected' | 'buffer_overflow';
+
+/** Verifies a venue checksum against the book after a delta was applied. */
+export type ChecksumFn = (book: BookView, expected: number) => boolean;
+
+export interface SyncOptions {
+  /** Max deltas buffered per instrument while a REST snapshot is awaited (default 20000). */
+  readonly maxBuffered?: number;
+  /** Book depth kept when the rule truncates (default: unlimited). */
+  readonly depthFor?: (key: string) => number | undefined;
+  readonly checksum?: ChecksumFn;
+  /** Asks the runner to rebuild one instrument (resubscribe or fetch a REST snapshot). */
+  readonly requestResync: (instrument: Instrument, reason: ResyncReason) => void;
+  /** Local clock (ms) for reset events. */
+  readonly now?: () => number;
+}
+
+type State = 'await_snapshot' | 'live';
+
+interface Entry {
+  readonly instrument: Instrument;
+  readonly book: L2Book;
+  state: State;
+  /** Deltas buffered while awaiting a REST snapshot. */
+  buffer: BookDeltaEvent[];
+  /** A resync request is outstanding (avoid asking twice). */
+  pending: boolean;
+}
+
+/** Counters over all books of one venue, beyond the per-book stats. */
+export interface SyncCounters {
+  /** Deltas skipped as older than the book. */
+  stale: number;
+  /** Deltas dropped because the book awaited its (stream) snapshot. */
+  awaitingSnapshot: number;
+  /** Events for instruments not subscribed / not known. */
+  unknownInstrument: number;
+  /** Buffered deltas dropped because the buffer was full. */
+  bufferOverflow: number;
+}
+
+/** Book sync for one venue. */
+export class BookSync {
+  private readonly entries = new Map<string, Entry>();
+  readonly counters: SyncCounters = { stale: 0, awaitingSnapshot: 0, unknownInstrument: 0, bufferOverflow: 0 };
+  private readonly maxBuffered: number;
+  private readonly now: () => number;
+
+  constructor(
+    readonly venue: string,
+    readonly rule: BookSyncRule,
+    private readonly bus: Bus,
+    private readonly opts: SyncOptions,
+  ) {
+    this.maxBuffered = opts.maxBuffered ?? 20000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Starts tracking a book for `instrument` (idempotent). Events for untracked instruments are counted and dropped. */
+  track(instrument: Instrument): L2Book {
+    let e = this.entries.get(instrument.key);
+    if (!e) {
+      e = {
+        instrument,
+        book: new L2Book(this.venue, instrument.key, instrument.symbol, instrument.venueSymbol),
+        state: 'await_snapshot',
+        buffer: [],
+        pending: false,
+      };
+      this.entries.set(instrument.key, e);
+    }
+    return e.book;
+  }
+
+  /** The book for an instrument key, if tracked. */
+  book(key: string): L2Book | undefined {
+    return this.entries.get(key)?.book;
+  }
+
+  /** All tracked books. */
+  books(): L2Book[] {
+    return [...this.entries.values()].map((e) => e.book);
+  }
+
+  /** Tracked instruments. */
+  instruments(): Instrument[] {
+    return [...this.entries.values()].map((e) => e.instrument);
+  }
+
+  /** Feeds one decoded book event. */
+  onEvent(ev: BookSnapshotEvent | BookDeltaEvent): void {
+    const e = this.entries.get(ev.key);
+    if (e === undefined) {
+      this.counters.unknownInstrument++;
+      return;
+    }
+    if (ev.type === 'book_delta') this.onDelta(e, ev);
+    else this.onStreamSnapshot(e, ev);
+  }
+
+  private onStreamSnapshot(e: Entry, ev: BookSnapshotEvent): void {
+    const b = e.book;
+    b.loadSnapshot(ev.bids, ev.asks);
+    b.seq = ev.seq;
+    b.ts = ev.ts;
+    b.recvTs = ev.recvTs;
+    b.stats.snapshots++;
+    e.buffer = [];
+    e.pending = false;
+    this.truncate(e);
+    if (b.isCrossed()) {
+      this.fail(e, 'crossed');
+      return;
+    }
+    e.state = 'live';
+    b.valid = true;
+    this.bus.publish('book', { kind: 'snapshot', instrument: e.instrument, book: b, bids: ev.bids, asks: ev.asks });
+  }
+
+  private onDelta(e: Entry, ev: BookDeltaEvent): void {
+    if (e.state !== 'live') {
+      if (this.rule.snapshot === 'rest') {
+        if (e.buffer.length >= this.maxBuffered) {
+          e.buffer.shift();
+          this.counters.bufferOverflow++;
+        }
+        e.buffer.push(ev);
+        if (!e.pending) {
+          e.pending = true;
+          this.opts.requestResync(e.instrument, 'initial');
+        }
+      } else {
+        this.counters.awaitingSnapshot++;
+      }
+      return;
+    }
+    const b = e.book;
+    const verdict = this.check(b.seq, ev);
+    if (verdict === 'stale') {
+      this.counters.stale++;
+      return;
+    }
+    if (verdict === 'gap') {
+      b.stats.gaps++;
+      this.fail(e, 'gap', ev);
+      return;
+    }
+    this.apply(e, ev);
+  }
+
+  /** Sequence verdict of one delta against the book sequence. */
+  private check(seq: number | undefined, ev: BookDeltaEvent): 'apply' | 'stale' | 'gap' {
+    switch (this.rule.sequence) {
+      case 'contiguous':
+        if (seq === undefined) return 'apply';
+        if (ev.lastSeq <= seq) return 'stale';
+        if (ev.firstSeq > seq + 1) return 'gap';
+        return 'apply';
+      case 'linked':
+        if (seq === undefined) return 'apply';
+        if (ev.prevSeq === seq) return 'apply';
+        if (ev.lastSeq <= seq && ev.prevSeq !== undefined && ev.prevSeq < seq) return 'stale';
+        return 'gap';
+      case 'none':
+        return 'apply';
+    }
+  }
+
+  private apply(e: Entry, ev: BookDeltaEvent): void {
+    const b = e.book;
+    b.applyLevels(ev.bids, ev.asks);
+    b.seq = ev.lastSeq;
+    b.ts = ev.ts;
+    b.recvTs = ev.recvTs;
+    b.stats.deltas++;
+    this.truncate(e);
+    if (ev.checksum !== undefined && this.opts.checksum) {
+      if (this.opts.checksum(b, ev.checksum)) {
+        b.stats.checksumsOk++;
+      } else {
+        b.stats.checksumFailures++;
+        this.fail(e, 'checksum');
+        return;
+      }
+    }
+    if (b.isCrossed()) {
+      this.fail(e, 'crossed');
+      return;
+    }
+    if (e.state === 'live') {
+      this.bus.publish('book', { kind: 'delta', instrument: e.instrument, book: b, bids: ev.bids, asks: ev.asks });
+    }
+  }
+
+  private truncate(e: Entry): void {
+    if (!this.rule.truncateToDepth) return;
+    const d = this.opts.depthFor?.(e.instrument.key);
+    if (d !== undefined) {
+      e.book.bids.truncate(d);
+      e.book.asks.truncate(d);
+    }
+  }
+
+  /** Invalidates one book, tells clients, and asks for a resync. */
+  private fail(e: Entry, reason: ResyncReason, carry?: BookDeltaEvent): void {
+    const wasValid = e.book.valid;
+    e.book.reset();
+    e.state = 'await_snapshot';
+    e.buffer = carry && this.rule.snapshot === 'rest' ? [carry] : [];
+    e.book.stats.resyncs++;
+    if (wasValid) this.bus.publish('book_reset', { instrument: e.instrument, reason, ts: this.now() });
+    e.pending = true;
+    this.opts.requestResync(e.instrument, reason);
+  }
+
+  /**
+   * Applies a REST snapshot to an instrument awaiting one: drops buffered deltas the snapshot already
+   * contains, checks the first remaining delta continues it, then applies the rest.
+   * Returns false (and asks for another snapshot) when the snapshot is older than the buffered deltas.
+   */
+  onRestSnapshot(key: string, snap: BookSnapshot): boolean {
+    const e = this.entries.get(key);
+    if (!e) return false;
+    const buffered = e.buffer.filter((d) => d.lastSeq > snap.seq);
+    if (this.rule.sequence === 'contiguous' && buffered.length > 0 && buffered[0].firstSeq > snap.seq + 1) {
+      // Snapshot is older than the first delta we hold: events between them are missing.
+      e.buffer = buffered;
+      e.book.stats.resyncs++;
+      e.pending = true;
+      this.opts.requestResync(e.instrument, 'snapshot_stale');
+      return false;
+    }
+    const b = e.book;
+    b.loadSnapshot(snap.bids, snap.asks);
+    b.seq = snap.seq;
+    b.ts = snap.ts;
+    b.recvTs = snap.ts;
+    b.stats.snapshots++;
+    e.buffer = [];
+    e.pending = false;
+    e.state = 'live';
+    b.valid = true;
+    this.truncate(e);
+    // Apply the buffer through the normal rule without publishing each delta; publish one snapshot after.
+    for (const d of buffered) {
+      const v = this.check(b.seq, d);
+      if (v === 'stale') {
+        this.counters.stale++;
+        continue;
+      }
+      if (v === 'gap') {
+        b.stats.gaps++;
+        this.fail(e, 'gap', d);
+        return false;
+      }
+      b.applyLevels(d.bids, d.asks);
+      b.seq = d.lastSeq;
+      b.ts = d.ts;
+      b.recvTs = d.recvTs;
+      b.stats.deltas++;
+      this.truncate(e);
+    }
+    if (b.isCrossed()) {
+      this.fail(e, 'crossed');
+      return false;
+    }
+    this.bus.publish('book', { kind: 'snapshot', instrument: e.instrument, book: b, bids: snap.bids, asks: snap.asks });
+    return true;
+  }
+
+  /** A snapshot request failed: allow the next delta (or the runner's retry) to ask again. */
+  snapshotFailed(key: string): void {
+    const e = this.entries.get(key);
+    if (e) e.pending = false;
+  }
+
+  /** True while an instrument waits for its snapshot. */
+  awaiting(key: string): boolean {
+    return this.entries.get(key)?.state === 'await_snapshot';
+  }
+
+  /**
+   * Invalidates books from outside (connection lost, venue asked for a resync). Publishes `book_reset` for
+   * books that were valid. With `request`, also asks for a resync (venue-signalled resync on a live connection).
+   */
+  invalidate(keys: Iterable<string>, reason: ResyncReason, request = false): void {
+    for (const k of keys) {
+      const e = this.entries.get(k);
+      if (!e) continue;
+      const wasValid = e.book.valid;
+      e.book.reset();
+      e.state = 'await_snapshot';
+      e.buffer = [];
+      e.pending = false;
+      if (wasValid) this.bus.publish('book_reset', { instrument: e.instrument, reason, ts: this.now() });
+      if (request) {
+        e.book.stats.resyncs++;
+        e.pending = true;
+        this.opts.requestResync(e.instrument, reason);
+      }
+    }
+  }
+}
