@@ -5,6 +5,7 @@
 import type { Channel, Level, NormalizedEvent, VenueId } from '../core/events.ts';
 import type { Instrument, InstrumentIndex } from '../core/instruments.ts';
 import type { TributaryError } from '../core/errors.ts';
+import type { BookView } from '../pipeline/book.ts';
 
 /** A frame received on a venue connection. `recvTs` is local receive time (ms since epoch). */
 export interface InboundFrame {
@@ -139,6 +140,11 @@ export interface Connector<Session = unknown> {
    * @throws TributaryError `HTTP_ERROR`, `VENUE_RATE_LIMITED`, `PROTOCOL_MALFORMED`.
    */
   bookSnapshot?(instrument: Instrument, depth: number, http: Http, endpoints: VenueEndpoints): Promise<BookSnapshot>;
+  /**
+   * Verifies the venue checksum published with a delta against our book after applying it
+   * (venues that publish one: Kraken, OKX). `expected` is the venue's value as a number.
+   */
+  checksum?(book: BookView, expected: number): boolean;
   /** Simulator and replay hooks: how this venue's recorded traffic maps to subscriptions. */
   readonly replay: ReplayHooks;
 }

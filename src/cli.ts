@@ -1,0 +1,239 @@
+/**
+ * The `tributary` command line: `start`, `replay`, `simulate`.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig, type CliOverrides } from './config/index.ts';
+import { TributaryError, errorMessage } from './core/errors.ts';
+import { Gateway } from './main.ts';
+import { createLogger, type Logger } from './obs/log.ts';
+import type { SubscriptionRequest } from './pipeline/ingest.ts';
+import { recordedRequests } from './replay/direct.ts';
+import { loadRecording, type Recording } from './replay/recording.ts';
+import { startSimulator, venueIdOf, type Simulator, type SimulatorSpeed } from './replay/simulator.ts';
+import type { VenueEndpoints } from './venues/connector.ts';
+import { VENUES, getConnector } from './venues/index.ts';
+
+const HELP = `tributary — market-data aggregator and gateway
+
+Usage:
+  tributary start [options]                 connect live to the venues' public endpoints
+  tributary replay FILE... [options]        start the venue simulator on FILEs and the gateway pointed at it
+  tributary simulate FILE... [options]      serve recordings as the venues did (WebSocket + REST) on 127.0.0.1
+  tributary help                            this text
+
+Gateway options (start, replay):
+  --host HOST            WebSocket server interface (default 0.0.0.0)
+  --port N               WebSocket server port (default 8765)
+  --api-host HOST        REST API interface (default 0.0.0.0)
+  --api-port N           REST API port (default 8080)
+  --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
+  --config FILE          JSON config file (see README: Configuration)
+  --symbols A,B          canonical symbols for start (default BTC/USDT,ETH/USDT)
+  --venues V,W           venues for start (default: all enabled: ${Object.keys(VENUES).join(', ')})
+
+Replay / simulate options:
+  --speed S              recorded | max | a multiple of recorded pace, e.g. 10 (default recorded)
+  --loop N               play each recording N times; 0 = forever (default 1)
+  --sim-port N           simulator port for replay (default: a free port)
+  --exit-on-end          replay: exit once the recordings have been played and processed
+  --dump-books OUT.json  replay: on exit, write every final book as JSON
+
+Environment: TRIBUTARY_CONFIG, TRIBUTARY_HOST, TRIBUTARY_PORT, TRIBUTARY_API_HOST, TRIBUTARY_API_PORT,
+TRIBUTARY_LOG_LEVEL, TRIBUTARY_SYMBOLS, TRIBUTARY_VENUES (flags win over env, env over the file).
+`;
+
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'api-host': { type: 'string' },
+  'api-port': { type: 'string' },
+  'log-level': { type: 'string' },
+  config: { type: 'string' },
+  symbols: { type: 'string' },
+  venues: { type: 'string' },
+  speed: { type: 'string' },
+  loop: { type: 'string' },
+  'sim-port': { type: 'string' },
+  'exit-on-end': { type: 'boolean' },
+  'dump-books': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+function intFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new TributaryError('CONFIG_INVALID', `--${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parseSpeed(v: string | undefined): SimulatorSpeed {
+  if (v === undefined || v === 'recorded') return 'recorded';
+  if (v === 'max') return 'max';
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new TributaryError('CONFIG_INVALID', `--speed must be recorded, max or a positive number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+const csv = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+
+type Values = ReturnType<typeof parse>['values'];
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+function overrides(v: Values): CliOverrides {
+  return {
+    config: v.config,
+    host: v.host,
+    port: intFlag('port', v.port),
+    apiHost: v['api-host'],
+    apiPort: intFlag('api-port', v['api-port']),
+    logLevel: v['log-level'],
+    symbols: csv(v.symbols),
+    venues: csv(v.venues),
+  };
+}
+
+function loadRecordings(files: string[]): Recording[] {
+  if (files.length === 0) throw new TributaryError('CONFIG_INVALID', 'give at least one recording FILE');
+  return files.map((f) => loadRecording(f));
+}
+
+async function startSim(recordings: Recording[], v: Values, log: Logger, port = 0): Promise<Simulator> {
+  return startSimulator({
+    recordings,
+    hooks: (venue) => getConnector(venue)?.replay,
+    host: '127.0.0.1',
+    port,
+    speed: parseSpeed(v.speed),
+    loop: intFlag('loop', v.loop) ?? 1,
+    log: log.child({ module: 'simulator' }),
+  });
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (sig: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    void stop().then(
+      () => process.exit(0),
+      (e) => {
+        console.error(`error while stopping after ${sig}: ${errorMessage(e)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+async function cmdStart(v: Values): Promise<void> {
+  const config = loadConfig(overrides(v));
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? 'auto' });
+  const gw = new Gateway({ config, log });
+  await gw.start();
+  log.info({ ws: `ws://${config.server.host}:${gw.wsPort}`, api: `http://${config.api.host}:${gw.apiPort}`, venues: [...gw.runners.keys()] }, 'tributary started');
+  onSignals(() => gw.stop());
+}
+
+async function cmdSimulate(files: string[], v: Values): Promise<void> {
+  const config = loadConfig(overrides(v));
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? 'auto' });
+  const recordings = loadRecordings(files);
+  const sim = await startSim(recordings, v, log, intFlag('port', v.port) ?? 0);
+  for (const venue of sim.venues) log.info({ venue, ws: sim.wsBase(venue), rest: sim.restBase(venue) }, 'simulating venue');
+  console.log(`simulator listening on 127.0.0.1:${sim.port} (${sim.venues.join(', ')})`);
+  onSignals(() => sim.close());
+}
+
+async function cmdReplay(files: string[], v: Values): Promise<void> {
+  const config = loadConfig(overrides(v));
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? 'auto' });
+  const recordings = loadRecordings(files);
+  const requests = new Map<string, SubscriptionRequest[]>();
+  for (const rec of recordings) {
+    const venue = venueIdOf(rec.header);
+    const c = getConnector(venue);
+    if (!c) throw new TributaryError('CONFIG_INVALID', `${rec.path}: no connector for venue ${JSON.stringify(venue)} (known: ${Object.keys(VENUES).join(', ')})`);
+    requests.set(venue, [...(requests.get(venue) ?? []), ...recordedRequests(rec, c)]);
+  }
+  const sim = await startSim(recordings, v, log, intFlag('sim-port', v['sim-port']) ?? 0);
+  const endpoints = new Map<string, VenueEndpoints>();
+  for (const venue of requests.keys()) endpoints.set(venue, { wsBase: sim.wsBase(venue), restBase: sim.restBase(venue) });
+  const gw = new Gateway({ config, log, venues: [...requests.keys()], requests, endpoints });
+  await gw.start();
+  const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
+  const apiHost = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host;
+  console.log(`replaying ${files.join(', ')} (speed ${v.speed ?? 'recorded'}, loop ${v.loop ?? 1})`);
+  console.log(`  WebSocket: ws://${host}:${gw.wsPort}   e.g. {"type":"subscribe","feed_id":"${gw.listFeeds().find((f) => f.channel === 'book')?.feed_id ?? 'bybit:BTC/USDT:book'}"}`);
+  console.log(`  REST:      http://${apiHost}:${gw.apiPort}/health  /status  /feeds  /v1/books/{venue}/{symbol}  /metrics`);
+  const stopAll = async () => {
+    await gw.stop();
+    await sim.close();
+  };
+  if (!v['exit-on-end']) {
+    onSignals(stopAll);
+    return;
+  }
+  await sim.ended;
+  // The simulator has written everything; wait until the gateway has processed it (no new frames for 300 ms).
+  let last = -1;
+  for (;;) {
+    const n = gw.totalFrames();
+    if (n === last) break;
+    last = n;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  // Snapshot fetches still in flight finish quickly against the local simulator.
+  for (let i = 0; i < 50 && [...gw.runners.values()].some((r) => r.sync.books().some((b) => !b.valid)); i++) await new Promise((r) => setTimeout(r, 100));
+  const dump = gw.dumpBooks();
+  if (v['dump-books']) {
+    writeFileSync(v['dump-books'], JSON.stringify(dump, null, 1));
+    console.log(`wrote ${dump.books.length} books to ${v['dump-books']}`);
+  }
+  gw.syncMetrics();
+  const frames = gw.totalFrames();
+  console.log(`replay finished: ${frames} frames, ${dump.books.filter((b) => b.valid).length}/${dump.books.length} books valid`);
+  await stopAll();
+}
+
+/** Runs the CLI with `argv` (without node and script). Returns the exit code for synchronous failures. */
+export async function main(argv: string[]): Promise<void> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    console.error(`tributary: ${errorMessage(e)}\n\n${HELP}`);
+    process.exit(2);
+  }
+  const [cmd, ...rest] = parsed.positionals;
+  const v = parsed.values;
+  if (v.help || cmd === undefined || cmd === 'help') {
+    console.log(HELP);
+    return;
+  }
+  try {
+    switch (cmd) {
+      case 'start':
+        await cmdStart(v);
+        break;
+      case 'replay':
+        await cmdReplay(rest, v);
+        break;
+      case 'simulate':
+        await cmdSimulate(rest, v);
+        break;
+      default:
+        console.error(`tributary: unknown command ${JSON.stringify(cmd)}\n\n${HELP}`);
+        process.exit(2);
+    }
+  } catch (e) {
+    if (e instanceof TributaryError) {
+      console.error(`tributary: ${e.code}: ${e.message}`);
+      process.exit(e.code === 'CONFIG_INVALID' || e.code === 'RECORDING_INVALID' ? 2 : 1);
+    }
+    throw e;
+  }
+}
