@@ -195,6 +195,11 @@ async function cmdReplay(files: string[], v: Values): Promise<void> {
   }
   gw.syncMetrics();
   const frames = gw.totalFrames();
+  const rs = [...gw.runners.values()].map((r) => r.counters).filter((c) => c.frames > 0);
+  if (rs.length > 0) {
+    const span = (Math.max(...rs.map((c) => c.lastFrameAt)) - Math.min(...rs.map((c) => c.firstFrameAt))) / 1000;
+    console.log(`processing: ${span.toFixed(3)} s from first to last frame (${Math.round(frames / Math.max(span, 0.001))} frames/s)`);
+  }
   console.log(`replay finished: ${frames} frames, ${dump.books.filter((b) => b.valid).length}/${dump.books.length} books valid`);
   await stopAll();
 }

@@ -54,6 +54,9 @@ export interface IngestCounters {
   snapshotRequests: number;
   snapshotFailures: number;
   resubscribes: number;
+  /** Receive time (ms) of the first and last frame. */
+  firstFrameAt: number;
+  lastFrameAt: number;
   /** Sampled processing time of one frame (decode + sync + publish), seconds; drained by the metrics collector. */
   stageSamples: number[];
 }
@@ -82,7 +85,7 @@ export class VenueRunner {
   readonly sync: BookSync;
   instruments: InstrumentIndex;
   readonly counters: IngestCounters = {
-    frames: 0, events: {}, errors: {}, ignored: {}, reconnects: 0, snapshotRequests: 0, snapshotFailures: 0, resubscribes: 0, stageSamples: [],
+    frames: 0, firstFrameAt: 0, lastFrameAt: 0, events: {}, errors: {}, ignored: {}, reconnects: 0, snapshotRequests: 0, snapshotFailures: 0, resubscribes: 0, stageSamples: [],
   };
   /** Resolved subscriptions. */
   subscriptions: Subscription[] = [];
@@ -239,7 +242,8 @@ export class VenueRunner {
 
   /** Hot path: one frame. */
   private onFrame(conn: Conn, data: string, recvTs: number): void {
-    this.counters.frames++;
+    if (this.counters.frames++ === 0) this.counters.firstFrameAt = recvTs;
+    this.counters.lastFrameAt = recvTs;
     this.o.onRecv?.(conn.id, data, recvTs);
     const sample = ++this.sampleTick === SAMPLE_EVERY;
     const t0 = sample ? performance.now() : 0;
