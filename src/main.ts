@@ -60,7 +60,7 @@ export class Gateway implements GatewayApi {
   apiPort = 0;
 
   constructor(private readonly o: GatewayOptions) {
-    this.metrics = createMetrics();
+    this.metrics = createMetrics({ beforeCollect: () => this.syncMetrics() });
     const log = o.log;
     this.bus.onHandlerError = (topic, err) => log.error({ topic, err: String(err) }, 'bus handler threw');
     const cfg = o.config;

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   BOOK_SNAPSHOT_STALE: { retryable: true, summary: 'A REST snapshot was older than the buffered deltas; it is fetched again.' },
   INSTRUMENT_UNKNOWN: { retryable: false, summary: 'A configured or requested symbol is not listed by the venue.' },
   CLIENT_BAD_REQUEST: { retryable: false, summary: 'A client message was invalid (bad JSON, unknown type, unknown feed, too large).' },
+  INTERNAL_ERROR: { retryable: false, summary: 'An unexpected internal failure while answering a request (a bug); logged with details.' },
   RECORDING_INVALID: { retryable: false, summary: 'A recording file is unreadable or not in the recording format.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

@@ -80,11 +80,7 @@ export class BookSide {
     if (!(p === p && s === s) || p === Infinity || p === -Infinity || s < 0) return false; // NaN/∞/negative
     const i = this.find(p);
     if (s === 0) {
-      if (i >= 0) {
-        this.px.splice(i, 1);
-        this.pxs.splice(i, 1);
-        this.szs.splice(i, 1);
-      }
+      if (i >= 0) this.removeAt(i);
       return true;
     }
     if (i >= 0) {
@@ -92,17 +88,42 @@ export class BookSide {
       this.szs[i] = sizeStr;
       return true;
     }
-    const at = -i - 1;
-    if (at === this.px.length) {
-      this.px.push(p);
-      this.pxs.push(priceStr);
-      this.szs.push(sizeStr);
-    } else {
-      this.px.splice(at, 0, p);
-      this.pxs.splice(at, 0, priceStr);
-      this.szs.splice(at, 0, sizeStr);
-    }
+    this.insertAt(-i - 1, p, priceStr, sizeStr);
     return true;
+  }
+
+  // Manual shifts: Array#splice allocates a result array per call, which shows on the hot path.
+  private removeAt(i: number): void {
+    const px = this.px;
+    const pxs = this.pxs;
+    const szs = this.szs;
+    const n = px.length - 1;
+    for (let j = i; j < n; j++) {
+      px[j] = px[j + 1];
+      pxs[j] = pxs[j + 1];
+      szs[j] = szs[j + 1];
+    }
+    px.length = n;
+    pxs.length = n;
+    szs.length = n;
+  }
+
+  private insertAt(at: number, p: number, priceStr: string, sizeStr: string): void {
+    const px = this.px;
+    const pxs = this.pxs;
+    const szs = this.szs;
+    let j = px.length;
+    px.push(p);
+    pxs.push(priceStr);
+    szs.push(sizeStr);
+    for (; j > at; j--) {
+      px[j] = px[j - 1];
+      pxs[j] = pxs[j - 1];
+      szs[j] = szs[j - 1];
+    }
+    px[at] = p;
+    pxs[at] = priceStr;
+    szs[at] = sizeStr;
   }
 
   /** Keeps only the best `n` levels. */

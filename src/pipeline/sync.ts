@@ -211,7 +211,7 @@ export class BookSync {
       this.fail(e, 'crossed');
       return;
     }
-    if (e.state === 'live') {
+    if (e.state === 'live' && this.bus.has('book')) {
       this.bus.publish('book', { kind: 'delta', instrument: e.instrument, book: b, bids: ev.bids, asks: ev.asks });
     }
   }

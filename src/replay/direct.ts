@@ -24,13 +24,14 @@ export class ReplayHttp implements Http {
   requests = 0;
 
   constructor(records: Iterable<HttpRecord>) {
-    this.matcher = new HttpMatcher(records);
+    this.matcher = new HttpMatcher();
+    for (const r of records) this.matcher.add(r.url, { ts: r.ts, data: r.data });
   }
 
   get(url: string): Promise<string> {
     this.requests++;
     const u = new URL(url);
-    const rec = this.matcher.match(u.pathname, u.search);
+    const rec = this.matcher.match(u.pathname, u.searchParams);
     if (!rec) return Promise.reject(new TributaryError('HTTP_ERROR', `no recorded response for ${url}`, { url, status: 404 }));
     const at = rec.ts * 1000;
     return new Promise<string>((resolve) => {

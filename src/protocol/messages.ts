@@ -1,0 +1,272 @@
+/**
+ * The client-facing WebSocket protocol: message types, zod schemas and feed ids.
+ *
+ * This is the module a client SDK imports, so it depends on nothing but zod.
+ *
+ * Conventions in every data message:
+ * - prices are in quote currency and sizes in base units (contracts for inverse products), both as the
+ *   venue's decimal strings, never reformatted;
+ * - `ts` is venue time and `recv_ts` the gateway's receive time, both ms since the Unix epoch;
+ * - book levels are `[price, size]` pairs, best first; sizes are absolute and `"0"` deletes a level.
+ *
+ * Client → server: `subscribe`, `unsubscribe`, `get_available_feeds`.
+ * Server → client: `connection_established`, `subscription_confirmed`, `unsubscription_confirmed`,
+ * `available_feeds`, `error`, and the data messages `book_snapshot`, `book_update`, `book_reset`,
+ * `trade`, `ticker`.
+ *
+ * Book handling on the client: on `book_snapshot` replace the book; on `book_update` set each level
+ * (size `"0"` deletes); on `book_reset` drop the book and wait for the next `book_snapshot`.
+ */
+import { z } from 'zod';
+
+// ───────────────────────────── feed ids ─────────────────────────────
+
+/** Data channels of a feed. */
+export type FeedChannel = 'book' | 'trades' | 'ticker';
+/** All feed channels. */
+export const FEED_CHANNELS: readonly FeedChannel[] = ['book', 'trades', 'ticker'];
+
+/** A parsed feed id. */
+export interface FeedIdParts {
+  /** Venue id, e.g. `bybit` (never contains `:`). */
+  venue: string;
+  /** Canonical symbol, e.g. `BTC/USDT` or `BTC/USDT:USDT` (may contain `:`). */
+  symbol: string;
+  channel: FeedChannel;
+}
+
+/**
+ * Builds a feed id `{venue}:{symbol}:{channel}`, e.g. `bybit:BTC/USDT:USDT:trades`.
+ * `venue` must not contain `:`; `symbol` may.
+ */
+export function formatFeedId(venue: string, symbol: string, channel: FeedChannel): string {
+  return `${venue}:${symbol}:${channel}`;
+}
+
+/**
+ * Parses a feed id: the venue is the text before the first `:`, the channel the text after the last `:`,
+ * the symbol everything in between (so symbols containing `:` work).
+ * Returns `null` when the id is malformed (missing parts or unknown channel).
+ */
+export function parseFeedId(feedId: string): FeedIdParts | null {
+  if (typeof feedId !== 'string') return null;
+  const first = feedId.indexOf(':');
+  const last = feedId.lastIndexOf(':');
+  if (first <= 0 || last <= first + 1) return null;
+  const channel = feedId.slice(last + 1);
+  if (channel !== 'book' && channel !== 'trades' && channel !== 'ticker') return null;
+  return { venue: feedId.slice(0, first), symbol: feedId.slice(first + 1, last), channel };
+}
+
+/** Longest feed id accepted from a client. */
+export const MAX_FEED_ID_LENGTH = 256;
+
+/** A feed id as sent by a client: non-empty string up to {@link MAX_FEED_ID_LENGTH}. Existence is checked by the server. */
+export const FeedIdSchema = z.string().min(1).max(MAX_FEED_ID_LENGTH);
+
+/** One feed the gateway serves. */
+export const FeedInfoSchema = z.object({
+  /** `{venue}:{symbol}:{channel}`. */
+  feed_id: z.string(),
+  venue: z.string(),
+  /** Canonical symbol (ccxt unified notation). */
+  symbol: z.string(),
+  /** The venue's own symbol. */
+  venue_symbol: z.string(),
+  channel: z.enum(['book', 'trades', 'ticker']),
+});
+/** One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel}`. */
+export type FeedInfo = z.infer<typeof FeedInfoSchema>;
+
+// ───────────────────────────── client → server ─────────────────────────────
+
+/** `{"type":"subscribe","feed_id":ID}`: start receiving a feed. Subscribing again is confirmed again, without duplicates. */
+export const SubscribeSchema = z.object({ type: z.literal('subscribe'), feed_id: FeedIdSchema });
+/** `{"type":"unsubscribe","feed_id":ID}`: stop receiving a feed. */
+export const UnsubscribeSchema = z.object({ type: z.literal('unsubscribe'), feed_id: FeedIdSchema });
+/** `{"type":"get_available_feeds"}`: list the feeds (answered with `available_feeds`). */
+export const GetAvailableFeedsSchema = z.object({ type: z.literal('get_available_feeds') });
+
+/** Any client message. */
+export const ClientMessageSchema = z.discriminatedUnion('type', [SubscribeSchema, UnsubscribeSchema, GetAvailableFeedsSchema]);
+export type SubscribeMessage = z.infer<typeof SubscribeSchema>;
+export type UnsubscribeMessage = z.infer<typeof UnsubscribeSchema>;
+export type GetAvailableFeedsMessage = z.infer<typeof GetAvailableFeedsSchema>;
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+/** The client message types. */
+export const CLIENT_MESSAGE_TYPES: readonly ClientMessage['type'][] = ['subscribe', 'unsubscribe', 'get_available_feeds'];
+
+/** Result of {@link parseClientMessage}: the message, or a human-readable reason (and the feed id when one was readable). */
+export type ParsedClientMessage =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; error: string; feed_id?: string };
+
+/**
+ * Parses and validates one client text frame. Never throws.
+ * Distinguishes invalid JSON, non-object, missing / unknown `type` and invalid `feed_id` in `error`.
+ */
+export function parseClientMessage(text: string): ParsedClientMessage {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'invalid JSON' };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, error: 'message must be a JSON object' };
+  const type = (raw as { type?: unknown }).type;
+  if (typeof type !== 'string') return { ok: false, error: 'missing "type"' };
+  if (!(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
+    return { ok: false, error: `unknown message type "${type.length > 64 ? `${type.slice(0, 64)}…` : type}"` };
+  }
+  const r = ClientMessageSchema.safeParse(raw);
+  if (r.success) return { ok: true, message: r.data };
+  const fid = (raw as { feed_id?: unknown }).feed_id;
+  if (fid === undefined) return { ok: false, error: `"${type}" requires "feed_id"` };
+  if (typeof fid === 'string' && fid.length > 0 && fid.length <= MAX_FEED_ID_LENGTH) {
+    return { ok: false, error: `invalid "${type}" message`, feed_id: fid };
+  }
+  return { ok: false, error: `"feed_id" must be a non-empty string of at most ${MAX_FEED_ID_LENGTH} characters` };
+}
+
+// ───────────────────────────── server → client ─────────────────────────────
+
+/** `[price, size]`: venue decimal strings (price in quote currency, size in base units; `"0"` deletes). */
+export const PriceSizeSchema = z.tuple([z.string(), z.string()]);
+export type PriceSize = z.infer<typeof PriceSizeSchema>;
+const Levels = z.array(PriceSizeSchema);
+
+/** First message on every connection. `client_id` is a UUID identifying this connection in server logs. */
+export const ConnectionEstablishedSchema = z.object({
+  type: z.literal('connection_established'),
+  client_id: z.string(),
+  message: z.string(),
+});
+
+/** Answer to `subscribe` (also when already subscribed). For book feeds a `book_snapshot` follows when the book is valid. */
+export const SubscriptionConfirmedSchema = z.object({ type: z.literal('subscription_confirmed'), feed_id: z.string() });
+
+/** Answer to `unsubscribe` (also when not subscribed). No data for the feed follows. */
+export const UnsubscriptionConfirmedSchema = z.object({ type: z.literal('unsubscription_confirmed'), feed_id: z.string() });
+
+/** Answer to `get_available_feeds`. */
+export const AvailableFeedsSchema = z.object({ type: z.literal('available_feeds'), feeds: z.array(FeedInfoSchema) });
+
+/** Error codes the server sends in `error` messages (from the project's error catalog). */
+export type ProtocolErrorCode = 'CLIENT_BAD_REQUEST';
+/** The code for invalid client input: bad JSON, unknown type, unknown feed, oversized or binary frame. */
+export const CLIENT_BAD_REQUEST: ProtocolErrorCode = 'CLIENT_BAD_REQUEST';
+
+/**
+ * A request failed. The connection stays open and usable.
+ * `code` is a stable error code (`CLIENT_BAD_REQUEST`); `feed_id` is set when the error concerns one feed.
+ */
+export const ErrorMessageSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  feed_id: z.string().optional(),
+});
+
+/**
+ * Full book, best first on each side, at most the server's snapshot depth.
+ * `seq` is the venue's book sequence (null when the venue has none); `ts` venue time and `recv_ts` receive
+ * time (ms) of the last message applied to the book.
+ */
+export const BookSnapshotSchema = z.object({
+  type: z.literal('book_snapshot'),
+  feed_id: z.string(),
+  venue: z.string(),
+  symbol: z.string(),
+  venue_symbol: z.string(),
+  seq: z.number().nullable(),
+  ts: z.number(),
+  recv_ts: z.number(),
+  bids: Levels,
+  asks: Levels,
+});
+
+/**
+ * Changed levels only, absolute sizes, `"0"` deletes. Apply in order on top of the last `book_snapshot`.
+ * `seq`, `ts`, `recv_ts` as in `book_snapshot`, after this update.
+ */
+export const BookUpdateSchema = z.object({
+  type: z.literal('book_update'),
+  feed_id: z.string(),
+  venue: z.string(),
+  symbol: z.string(),
+  seq: z.number().nullable(),
+  ts: z.number(),
+  recv_ts: z.number(),
+  bids: Levels,
+  asks: Levels,
+});
+
+/**
+ * The book is invalid and being rebuilt (gap, checksum failure, reconnect...): drop it; a new
+ * `book_snapshot` follows when it is valid again. `ts` is gateway local time (ms).
+ */
+export const BookResetSchema = z.object({
+  type: z.literal('book_reset'),
+  feed_id: z.string(),
+  venue: z.string(),
+  symbol: z.string(),
+  reason: z.string(),
+  ts: z.number(),
+});
+
+/** One public trade. `side` is the taker's side; `price`/`size` venue decimal strings. */
+export const TradeMessageSchema = z.object({
+  type: z.literal('trade'),
+  feed_id: z.string(),
+  venue: z.string(),
+  symbol: z.string(),
+  price: z.string(),
+  size: z.string(),
+  side: z.enum(['buy', 'sell']),
+  trade_id: z.string(),
+  ts: z.number(),
+  recv_ts: z.number(),
+});
+
+/** Best bid / ask and last price. Fields the venue did not send are `null`. */
+export const TickerMessageSchema = z.object({
+  type: z.literal('ticker'),
+  feed_id: z.string(),
+  venue: z.string(),
+  symbol: z.string(),
+  bid_price: z.string().nullable(),
+  bid_size: z.string().nullable(),
+  ask_price: z.string().nullable(),
+  ask_size: z.string().nullable(),
+  last: z.string().nullable(),
+  ts: z.number(),
+  recv_ts: z.number(),
+});
+
+/** Any server message. */
+export const ServerMessageSchema = z.discriminatedUnion('type', [
+  ConnectionEstablishedSchema,
+  SubscriptionConfirmedSchema,
+  UnsubscriptionConfirmedSchema,
+  AvailableFeedsSchema,
+  ErrorMessageSchema,
+  BookSnapshotSchema,
+  BookUpdateSchema,
+  BookResetSchema,
+  TradeMessageSchema,
+  TickerMessageSchema,
+]);
+
+export type ConnectionEstablishedMessage = z.infer<typeof ConnectionEstablishedSchema>;
+export type SubscriptionConfirmedMessage = z.infer<typeof SubscriptionConfirmedSchema>;
+export type UnsubscriptionConfirmedMessage = z.infer<typeof UnsubscriptionConfirmedSchema>;
+export type AvailableFeedsMessage = z.infer<typeof AvailableFeedsSchema>;
+export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
+export type BookSnapshotMessage = z.infer<typeof BookSnapshotSchema>;
+export type BookUpdateMessage = z.infer<typeof BookUpdateSchema>;
+export type BookResetMessage = z.infer<typeof BookResetSchema>;
+export type TradeMessage = z.infer<typeof TradeMessageSchema>;
+export type TickerMessage = z.infer<typeof TickerMessageSchema>;
+export type ServerMessage = z.infer<typeof ServerMessageSchema>;
+/** Server messages carrying market data. */
+export type DataMessage = BookSnapshotMessage | BookUpdateMessage | BookResetMessage | TradeMessage | TickerMessage;

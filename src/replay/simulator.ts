@@ -1,0 +1,687 @@
+/**
+ * The venue simulator: one local HTTP server (with a WebSocket endpoint on the same port) that plays
+ * venues from recordings, so the gateway and tests run on real recorded traffic over real sockets.
+ *
+ * - Venue id = the recording header's `exchange`, lowercased (`BYBIT` → `bybit`); recordings of the same
+ *   venue are merged.
+ * - WebSocket: `/{venue}{recordedPath}` (or the bare recorded path when only one venue has it) streams the
+ *   `recv` frames of every recorded connection whose `connect.addr` has that pathname, merged in recorded
+ *   time order, filtered to the topics the client is subscribed to (see {@link ReplayHooks}).
+ * - HTTP: `GET /{venue}{path}?{query}` (or the bare path when unambiguous) answers from `http` records.
+ *
+ * Timing, looping and backpressure are described on {@link SimulatorOptions}.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { TributaryError, errorMessage } from '../core/errors.ts';
+import type { ReplayHooks } from '../venues/connector.ts';
+import type { HeaderRecord, Recording } from './recording.ts';
+import { HttpMatcher, normPath } from './http-match.ts';
+
+/** Pace of streaming: the recorded pace, a multiple of it (2 = twice as fast), or as fast as the socket drains. */
+export type SimulatorSpeed = 'recorded' | 'max' | number;
+
+/** Minimal pino-compatible logger (a pino `Logger` fits). */
+export interface SimulatorLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** Options of {@link startSimulator}. */
+export interface SimulatorOptions {
+  /** Recordings to serve (see `loadRecording`). Recordings with the same venue id are merged. */
+  readonly recordings: readonly Recording[];
+  /**
+   * Replay hooks per venue id. A venue without hooks serves HTTP only (its WebSocket paths answer 404),
+   * because its frames cannot be tied to subscriptions.
+   */
+  readonly hooks: (venue: string) => ReplayHooks | undefined;
+  /** Interface to listen on. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Port; 0 (default) picks a free one (see {@link Simulator.port}). */
+  readonly port?: number;
+  /**
+   * `recorded` (default): frame i is sent at `start + (ts_i − ts_first) / factor` with factor 1;
+   * a number is that factor (2 = twice the recorded pace); `max`: as fast as the socket drains.
+   */
+  readonly speed?: SimulatorSpeed;
+  /** How many times each client is played the frame list: 1 (default) = once, 0 = forever. */
+  readonly loop?: number;
+  /**
+   * A client's stream clock starts this long after its first subscription (URL topics count as one at
+   * connect), so a burst of separate subscribe frames all take effect before streaming starts. Default 100.
+   */
+  readonly settleMs?: number;
+  /**
+   * Per-client backpressure limit in bytes (default 1 MiB): when more than this has been handed to the socket
+   * but not yet written to the kernel, streaming pauses until it falls to half of it.
+   */
+  readonly highWaterMark?: number;
+  /** Optional logger; nothing is logged per frame. */
+  readonly log?: SimulatorLogger;
+}
+
+/** Counters of a running simulator. */
+export interface SimulatorStats {
+  /** WebSocket clients currently connected. */
+  readonly clients: number;
+  /** Recorded frames sent to clients (replies not included), all clients, since start. */
+  readonly framesSent: number;
+  /** Bytes of recorded frames sent. */
+  readonly bytesSent: number;
+  /** Replies (`onClientFrame` replies: acks, pongs) sent. */
+  readonly repliesSent: number;
+  /** HTTP requests answered from a recorded response. */
+  readonly httpServed: number;
+  /** HTTP requests answered 404/405, and WebSocket upgrades rejected. */
+  readonly httpRejected: number;
+  /** Client frames ignored: binary frames, frames the hooks threw on or did not understand, protocol errors. */
+  readonly ignoredClientFrames: number;
+  /** Clients currently paused by backpressure. */
+  readonly blockedClients: number;
+}
+
+/** A running simulator. */
+export interface Simulator {
+  readonly host: string;
+  readonly port: number;
+  /** Venue ids served, sorted. */
+  readonly venues: readonly string[];
+  /** `ws://host:port/{venue}`: use as the venue's `wsBase` endpoint override. @throws TributaryError `CONFIG_INVALID` for an unknown venue. */
+  wsBase(venue: string): string;
+  /** `http://host:port/{venue}`: use as the venue's `restBase` endpoint override. @throws TributaryError `CONFIG_INVALID` for an unknown venue. */
+  restBase(venue: string): string;
+  /** Current counters. */
+  stats(): SimulatorStats;
+  /**
+   * Resolves once, when at least one client has started streaming and no connected client is still
+   * streaming (or waiting out its settle delay): every connected streaming client has finished its last
+   * loop (clients that disconnected no longer count). Never resolves with `loop: 0`, nor because of
+   * {@link close}.
+   */
+  readonly ended: Promise<void>;
+  /** `end` fires once, when {@link ended} resolves. */
+  on(event: 'end', listener: () => void): this;
+  /** Removes an `end` listener. */
+  off(event: 'end', listener: () => void): this;
+  /** Closes every client (close frame, then terminate after 250 ms) and the server. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Venue id of a recording: its header's `exchange`, lowercased. */
+export function venueIdOf(header: HeaderRecord): string {
+  return header.exchange.trim().toLowerCase();
+}
+
+/** One recorded frame ready to stream. */
+interface Frame {
+  /** Recorded time, seconds. */
+  readonly ts: number;
+  readonly topic: string;
+  readonly buf: Buffer;
+}
+
+interface Venue {
+  readonly id: string;
+  readonly hooks: ReplayHooks | undefined;
+  /** Recorded WebSocket pathname → merged frames (time order). Only when hooks exist. */
+  readonly ws: Map<string, Frame[]>;
+  /** Recorded HTTP responses. */
+  readonly http: HttpMatcher;
+}
+
+const noopLog: SimulatorLogger = { debug() {}, info() {}, warn() {} };
+const BATCH_FRAMES = 512;
+const BATCH_BYTES = 256 * 1024;
+const CLOSE_GRACE_MS = 250;
+
+/** Pathname of a recorded absolute URL, or undefined when it does not parse. */
+function pathOfUrl(u: string): string | undefined {
+  try {
+    return normPath(new URL(u).pathname);
+  } catch {
+    return undefined;
+  }
+}
+
+function validate(opts: SimulatorOptions): { factor: number | null; loops: number; settleMs: number; hwm: number } {
+  const bad = (why: string): never => {
+    throw new TributaryError('CONFIG_INVALID', `simulator: ${why}`);
+  };
+  const speed = opts.speed ?? 'recorded';
+  let factor: number | null;
+  if (speed === 'max') factor = null;
+  else if (speed === 'recorded') factor = 1;
+  else if (typeof speed === 'number' && Number.isFinite(speed) && speed > 0) factor = speed;
+  else return bad(`speed must be 'recorded', 'max' or a positive number, got ${String(speed)}`);
+  const loops = opts.loop ?? 1;
+  if (!Number.isInteger(loops) || loops < 0) bad(`loop must be an integer >= 0, got ${loops}`);
+  const settleMs = opts.settleMs ?? 100;
+  if (!Number.isFinite(settleMs) || settleMs < 0) bad(`settleMs must be >= 0, got ${settleMs}`);
+  const hwm = opts.highWaterMark ?? 1024 * 1024;
+  if (!Number.isFinite(hwm) || hwm <= 0) bad(`highWaterMark must be > 0, got ${hwm}`);
+  const port = opts.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) bad(`port must be 0..65535, got ${port}`);
+  return { factor, loops, settleMs, hwm };
+}
+
+/** Builds the per-venue tables from the recordings; topics are computed once here. */
+function loadVenues(opts: SimulatorOptions, log: SimulatorLogger): Map<string, Venue> {
+  const venues = new Map<string, Venue>();
+  for (const rec of opts.recordings) {
+    const id = venueIdOf(rec.header);
+    let v = venues.get(id);
+    if (!v) {
+      const hooks = opts.hooks(id);
+      if (!hooks) log.warn({ venue: id }, 'simulator: no replay hooks for venue; serving HTTP only');
+      v = { id, hooks, ws: new Map(), http: new HttpMatcher() };
+      venues.set(id, v);
+    }
+    // A recv may in theory precede its connect record (clock skew between tasks): fall back to the first connect.
+    const firstAddr = new Map<string, string>();
+    for (const r of rec.records) {
+      if (r.t === 'connect' && !firstAddr.has(r.conn)) {
+        const p = pathOfUrl(r.addr);
+        if (p !== undefined) firstAddr.set(r.conn, p);
+      }
+    }
+    const current = new Map<string, string>();
+    let badTopic = 0;
+    for (const r of rec.records) {
+      if (r.t === 'http') {
+        v.http.add(r.url, { ts: r.ts, data: r.data });
+      } else if (!v.hooks) {
+        continue;
+      } else if (r.t === 'connect') {
+        const p = pathOfUrl(r.addr);
+        if (p === undefined) continue;
+        current.set(r.conn, p);
+        if (!v.ws.has(p)) v.ws.set(p, []);
+      } else if (r.t === 'recv') {
+        const path = current.get(r.conn) ?? firstAddr.get(r.conn);
+        if (path === undefined) continue;
+        let topic: string | null;
+        try {
+          topic = v.hooks.topicOfFrame(r.data);
+        } catch {
+          badTopic++;
+          topic = null;
+        }
+        if (topic === null) continue;
+        let frames = v.ws.get(path);
+        if (!frames) v.ws.set(path, (frames = []));
+        frames.push({ ts: r.ts, topic, buf: Buffer.from(r.data, 'utf8') });
+      }
+    }
+    if (badTopic > 0) log.warn({ venue: id, frames: badTopic, path: rec.path }, 'simulator: topicOfFrame threw; frames skipped');
+  }
+  // Merge: connections and recordings interleave in recorded time (stable for equal ts).
+  for (const v of venues.values()) {
+    v.http.sortByTime();
+    for (const [p, frames] of v.ws) {
+      const sorted = frames.map((f, i) => ({ f, i })).sort((a, b) => a.f.ts - b.f.ts || a.i - b.i).map((x) => x.f);
+      v.ws.set(p, sorted);
+    }
+  }
+  return venues;
+}
+
+type ClientState = 'idle' | 'settling' | 'streaming' | 'parked' | 'finished' | 'closed';
+
+/** What a client connection needs from the simulator. */
+interface ClientHost {
+  readonly factor: number | null;
+  readonly loops: number;
+  readonly settleMs: number;
+  readonly hwm: number;
+  counters: { framesSent: number; bytesSent: number; repliesSent: number; ignoredClientFrames: number };
+  onStreaming(): void;
+  onDone(c: SimClient): void;
+}
+
+/** One WebSocket client: its subscriptions and its walk over the frame list. */
+class SimClient {
+  state: ClientState = 'idle';
+  blocked = false;
+  private readonly topics = new Set<string>();
+  private idx = 0;
+  private loopsDone = 0;
+  private sentThisPass = 0;
+  private startAt = 0;
+  private outstanding = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private readonly t0: number;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly hooks: ReplayHooks,
+    private readonly frames: readonly Frame[],
+    private readonly host: ClientHost,
+  ) {
+    this.t0 = frames.length > 0 ? frames[0].ts : 0;
+  }
+
+  /** Applies the connection URL's topics. */
+  start(urlTopics: readonly string[]): void {
+    this.subscribe(urlTopics);
+  }
+
+  /** Handles one client frame: subscribe/unsubscribe and replies. Never throws. */
+  onMessage(data: RawData, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    if (isBinary) {
+      this.host.counters.ignoredClientFrames++;
+      return;
+    }
+    const text = Buffer.isBuffer(data)
+      ? data.toString('utf8')
+      : Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.from(data).toString('utf8');
+    let r: ReturnType<ReplayHooks['onClientFrame']>;
+    try {
+      r = this.hooks.onClientFrame(text);
+    } catch {
+      this.host.counters.ignoredClientFrames++;
+      return;
+    }
+    if (!r || (!r.subscribe?.length && !r.unsubscribe?.length && !r.replies?.length)) {
+      this.host.counters.ignoredClientFrames++;
+      return;
+    }
+    for (const t of r.unsubscribe ?? []) this.topics.delete(t);
+    for (const reply of r.replies ?? []) {
+      this.host.counters.repliesSent++;
+      this.send(Buffer.from(reply, 'utf8'));
+    }
+    if (r.subscribe?.length) this.subscribe(r.subscribe);
+  }
+
+  private subscribe(topics: readonly string[]): void {
+    if (topics.length === 0) return;
+    for (const t of topics) this.topics.add(t);
+    if (this.state === 'idle') {
+      this.state = 'settling';
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.beginStreaming();
+      }, this.host.settleMs);
+    } else if (this.state === 'parked') {
+      this.state = 'streaming';
+      this.newPass(performance.now());
+      this.schedule();
+    }
+  }
+
+  private beginStreaming(): void {
+    if (this.state !== 'settling') return;
+    this.state = 'streaming';
+    this.host.onStreaming();
+    if (this.frames.length === 0) {
+      this.finish();
+      return;
+    }
+    this.newPass(performance.now());
+    this.pump();
+  }
+
+  private newPass(now: number): void {
+    this.idx = 0;
+    this.sentThisPass = 0;
+    this.startAt = now;
+  }
+
+  private schedule(): void {
+    if (this.immediate || this.timer || this.state !== 'streaming') return;
+    this.immediate = setImmediate(this.pump);
+  }
+
+  /** Sends what is due, in batches; re-arms itself by timer (recorded pace), setImmediate (batch) or drain. */
+  private readonly pump = (): void => {
+    this.immediate = undefined;
+    this.timer = undefined;
+    if (this.state !== 'streaming' || this.blocked) return;
+    const { factor, hwm } = this.host;
+    const frames = this.frames;
+    const now = performance.now();
+    let budget = BATCH_FRAMES;
+    let bytes = 0;
+    for (;;) {
+      if (this.idx >= frames.length) {
+        this.loopsDone++;
+        if (this.host.loops !== 0 && this.loopsDone >= this.host.loops) {
+          this.finish();
+          return;
+        }
+        if (this.host.loops === 0 && this.sentThisPass === 0) {
+          // Forever-loop with nothing subscribed that exists: idle until the subscriptions change.
+          this.state = 'parked';
+          return;
+        }
+        this.newPass(now);
+        this.immediate = setImmediate(this.pump);
+        return;
+      }
+      if (this.outstanding > hwm) {
+        this.blocked = true;
+        return;
+      }
+      const f = frames[this.idx];
+      if (factor !== null) {
+        const due = this.startAt + ((f.ts - this.t0) * 1000) / factor;
+        if (due > now + 0.5) {
+          this.timer = setTimeout(this.pump, Math.max(1, Math.ceil(due - now)));
+          return;
+        }
+      }
+      this.idx++;
+      if (this.topics.has(f.topic)) {
+        this.send(f.buf);
+        this.sentThisPass++;
+        this.host.counters.framesSent++;
+        this.host.counters.bytesSent += f.buf.length;
+        bytes += f.buf.length;
+      }
+      if (--budget <= 0 || bytes >= BATCH_BYTES) {
+        this.immediate = setImmediate(this.pump);
+        return;
+      }
+    }
+  };
+
+  /** Sends a text frame, counting its bytes as outstanding until the socket has written them. */
+  private send(buf: Buffer): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    const n = buf.length;
+    this.outstanding += n;
+    this.ws.send(buf, { binary: false }, () => {
+      this.outstanding -= n;
+      if (this.blocked && this.outstanding <= this.host.hwm / 2) {
+        this.blocked = false;
+        this.schedule();
+      }
+    });
+  }
+
+  private finish(): void {
+    this.state = 'finished';
+    this.host.onDone(this);
+  }
+
+  /** Stops all timers; the client will send nothing more. */
+  stop(): void {
+    this.state = 'closed';
+    this.blocked = false;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+
+  /** True while the client still has frames to stream (or is about to start). */
+  get active(): boolean {
+    return this.state === 'settling' || this.state === 'streaming' || this.state === 'parked';
+  }
+}
+
+class SimulatorImpl implements Simulator, ClientHost {
+  readonly venues: readonly string[];
+  readonly ended: Promise<void>;
+  port = 0;
+  counters = { framesSent: 0, bytesSent: 0, repliesSent: 0, ignoredClientFrames: 0 };
+  private httpServed = 0;
+  private httpRejected = 0;
+  private readonly clients = new Set<SimClient>();
+  private anyStreamed = false;
+  private endedFired = false;
+  private resolveEnded!: () => void;
+  private readonly emitter = new EventEmitter();
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly venueMap: Map<string, Venue>,
+    readonly host: string,
+    readonly factor: number | null,
+    readonly loops: number,
+    readonly settleMs: number,
+    readonly hwm: number,
+    private readonly log: SimulatorLogger,
+  ) {
+    this.venues = [...venueMap.keys()].sort();
+    this.ended = new Promise<void>((r) => (this.resolveEnded = r));
+    this.server = createServer((req, res) => this.onHttp(req, res));
+    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: 1024 * 1024 });
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+  }
+
+  async listen(port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(port, this.host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : port;
+    this.server.on('error', (e) => this.log.warn({ err: errorMessage(e) }, 'simulator: server error'));
+    this.log.info({ host: this.host, port: this.port, venues: this.venues }, 'simulator listening');
+  }
+
+  private base(scheme: string, venue: string): string {
+    if (!this.venueMap.has(venue)) throw new TributaryError('CONFIG_INVALID', `simulator: unknown venue ${venue}`, { venue });
+    const h = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `${scheme}://${h}:${this.port}/${venue}`;
+  }
+  wsBase(venue: string): string {
+    return this.base('ws', venue);
+  }
+  restBase(venue: string): string {
+    return this.base('http', venue);
+  }
+
+  stats(): SimulatorStats {
+    let blocked = 0;
+    for (const c of this.clients) if (c.blocked) blocked++;
+    return {
+      clients: this.clients.size,
+      framesSent: this.counters.framesSent,
+      bytesSent: this.counters.bytesSent,
+      repliesSent: this.counters.repliesSent,
+      httpServed: this.httpServed,
+      httpRejected: this.httpRejected,
+      ignoredClientFrames: this.counters.ignoredClientFrames,
+      blockedClients: blocked,
+    };
+  }
+
+  on(event: 'end', listener: () => void): this {
+    this.emitter.on(event, listener);
+    return this;
+  }
+  off(event: 'end', listener: () => void): this {
+    this.emitter.off(event, listener);
+    return this;
+  }
+
+  onStreaming(): void {
+    this.anyStreamed = true;
+  }
+  onDone(): void {
+    this.checkEnded();
+  }
+
+  private checkEnded(): void {
+    if (this.endedFired || !this.anyStreamed || this.closing) return;
+    for (const c of this.clients) if (c.active) return;
+    this.endedFired = true;
+    this.log.info({ framesSent: this.counters.framesSent }, 'simulator: all clients served');
+    this.resolveEnded();
+    this.emitter.emit('end');
+  }
+
+  /**
+   * Finds `pick(venue, path)` for `/{venue}{path}`, else for the bare path when exactly one venue has it.
+   */
+  private route<T>(pathname: string, pick: (v: Venue, path: string) => T | undefined): { venue: Venue; path: string; value: T } | undefined {
+    const m = /^\/([^/]+)(\/.*)?$/.exec(pathname);
+    if (m) {
+      const v = this.venueMap.get(decodeURIComponentSafe(m[1]));
+      if (v) {
+        const path = normPath(m[2] ?? '');
+        const value = pick(v, path);
+        if (value !== undefined) return { venue: v, path, value };
+      }
+    }
+    const path = normPath(pathname);
+    const hits: { venue: Venue; path: string; value: T }[] = [];
+    for (const v of this.venueMap.values()) {
+      const value = pick(v, path);
+      if (value !== undefined) hits.push({ venue: v, path, value });
+    }
+    return hits.length === 1 ? hits[0] : undefined;
+  }
+
+  private onHttp(req: IncomingMessage, res: ServerResponse): void {
+    const reply = (status: number, body: string, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+      res.end(body);
+    };
+    try {
+      if (req.method !== 'GET') {
+        this.httpRejected++;
+        reply(405, JSON.stringify({ error: 'method not allowed', method: req.method }), { allow: 'GET' });
+        return;
+      }
+      const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+      const hit = this.route(url.pathname, (v, p) => (v.http.has(p) ? v.http : undefined));
+      const found = hit ? hit.value.match(hit.path, url.searchParams) : undefined;
+      if (!found) {
+        this.httpRejected++;
+        reply(404, JSON.stringify({ error: 'no recorded response', path: req.url ?? '/' }));
+        return;
+      }
+      this.httpServed++;
+      reply(200, found.data);
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e), url: req.url }, 'simulator: http handler failed');
+      if (!res.headersSent) reply(500, JSON.stringify({ error: 'simulator error' }));
+      else res.destroy();
+    }
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const reject = (status: number, text: string): void => {
+      this.httpRejected++;
+      const body = JSON.stringify({ error: text, path: req.url ?? '/' });
+      socket.once('finish', () => socket.destroy());
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    };
+    if (this.closing) return reject(503, 'Service Unavailable');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://simulator.invalid');
+    } catch {
+      return reject(400, 'Bad Request');
+    }
+    const hit = this.route(url.pathname, (v, p) => (v.hooks ? v.ws.get(p) : undefined));
+    if (!hit) return reject(404, 'Not Found');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onClient(ws, hit.venue, hit.path, hit.value, url));
+  }
+
+  private onClient(ws: WebSocket, venue: Venue, path: string, frames: Frame[], reqUrl: URL): void {
+    if (this.closing) {
+      ws.terminate();
+      return;
+    }
+    const hooks = venue.hooks!;
+    const client = new SimClient(ws, hooks, frames, this);
+    this.clients.add(client);
+    ws.on('error', () => this.counters.ignoredClientFrames++);
+    ws.on('message', (data, isBinary) => client.onMessage(data, isBinary));
+    ws.on('close', () => {
+      client.stop();
+      this.clients.delete(client);
+      this.log.debug({ venue: venue.id, path }, 'simulator: client closed');
+      this.checkEnded();
+    });
+    this.log.debug({ venue: venue.id, path }, 'simulator: client connected');
+    const h = this.host.includes(':') ? `[${this.host}]` : this.host;
+    let urlTopics: string[] = [];
+    try {
+      urlTopics = hooks.topicsFromUrl(new URL(path + reqUrl.search, `ws://${h}:${this.port}`));
+    } catch {
+      this.counters.ignoredClientFrames++;
+    }
+    client.start(urlTopics);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const all = [...this.clients];
+    for (const c of all) c.stop();
+    await Promise.all(all.map((c) => closeSocket(c.ws)));
+    this.clients.clear();
+    await new Promise<void>((resolve) => {
+      this.wss.close(() => {
+        this.server.close(() => resolve());
+        this.server.closeAllConnections();
+      });
+    });
+    this.log.info({ port: this.port }, 'simulator closed');
+  }
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Close frame, then terminate if the peer has not closed within the grace period. */
+function closeSocket(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) return resolve();
+    const t = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    ws.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    try {
+      ws.close(1001, 'simulator closing');
+    } catch {
+      ws.terminate();
+    }
+  });
+}
+
+/**
+ * Starts a simulator serving `opts.recordings` (see the module doc and {@link SimulatorOptions}).
+ * @throws TributaryError `CONFIG_INVALID` on bad options; the listen error when the port is taken.
+ */
+export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
+  const { factor, loops, settleMs, hwm } = validate(opts);
+  const log = opts.log ?? noopLog;
+  const venues = loadVenues(opts, log);
+  const sim = new SimulatorImpl(venues, opts.host ?? '127.0.0.1', factor, loops, settleMs, hwm, log);
+  await sim.listen(opts.port ?? 0);
+  return sim;
+}

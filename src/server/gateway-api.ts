@@ -1,0 +1,71 @@
+/**
+ * What the servers (WebSocket and REST) need from the gateway. The composition root implements it;
+ * tests use a fake. Everything here is synchronous and cheap: the servers call it on client requests.
+ */
+import type { BookView } from '../pipeline/book.ts';
+import type { FeedInfo } from '../protocol/messages.ts';
+
+/**
+ * One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel}` where
+ * `feed_id = formatFeedId(venue, symbol, channel)` and `symbol` is canonical. Defined in the protocol
+ * module (clients receive it in `available_feeds`) and re-exported here.
+ */
+export type { FeedInfo };
+
+/** State of one venue connection. */
+export interface ConnectionHealth {
+  /** Connection plan id, e.g. `linear-0`. */
+  id: string;
+  /** Transport state, e.g. `connecting`, `open`, `closed`, `reconnecting`. */
+  state: string;
+  url: string;
+  /** Reconnects since start. */
+  reconnects: number;
+  /** Local time (ms) of the last frame received, or null if none yet. */
+  lastFrameAt: number | null;
+}
+
+/** Health of one venue. */
+export interface VenueHealth {
+  venue: string;
+  /** True when at least one of the venue's connections is open. */
+  connected: boolean;
+  /** Summary state, e.g. `open`, `connecting`, `degraded`, `down`. */
+  state: string;
+  connections: ConnectionHealth[];
+  /** Instruments loaded for the venue. */
+  instruments: number;
+  /** Books kept, and how many are currently valid (synced). */
+  books: { total: number; valid: number };
+}
+
+/** Gateway-wide status (REST `GET /status`). */
+export interface GatewayStatus {
+  /** Local time (ms) the gateway started. */
+  startedAt: number;
+  venues: string[];
+  /** Instruments loaded, all venues. */
+  instruments: number;
+  /** Frames per second per venue, averaged over the last 10 s. */
+  messageRates: Record<string, number>;
+}
+
+/** The gateway as the servers see it. */
+export interface GatewayApi {
+  /** Every feed a client may subscribe to. */
+  listFeeds(): FeedInfo[];
+  /** One feed by id, or undefined when the gateway does not serve it. */
+  getFeed(feedId: string): FeedInfo | undefined;
+  /**
+   * First client interest in a feed: subscribe upstream if needed. The WebSocket server ref-counts
+   * clients and calls this once per feed on 0→1. May throw; the server then reports an error to the client.
+   */
+  acquire(feedId: string): void;
+  /** Last client interest gone (1→0): the gateway may unsubscribe upstream. */
+  release(feedId: string): void;
+  /** The live book of one instrument (canonical symbol), or undefined when there is none. Read-only. */
+  getBook(venue: string, symbol: string): BookView | undefined;
+  /** Health of every configured venue. */
+  health(): VenueHealth[];
+  status(): GatewayStatus;
+}

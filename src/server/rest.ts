@@ -1,0 +1,180 @@
+/**
+ * The REST API (fastify): health, status, feeds, book snapshots and Prometheus metrics.
+ *
+ * Routes:
+ * - `GET /health` → `{status: 'ok'|'degraded'|'down', venues: VenueHealth[]}`; HTTP 200 when at least one
+ *   venue is connected, else 503. `ok` = every venue connected, `degraded` = some, `down` = none.
+ * - `GET /status` → {@link GatewayStatus}.
+ * - `GET /feeds` → `{feeds: FeedInfo[]}`.
+ * - `GET /v1/books/:venue/<symbol>?depth=N` → {@link BookResponse}. `<symbol>` is the canonical symbol, raw
+ *   (`BTC/USDT:USDT`) or URL-encoded (`BTC%2FUSDT%3AUSDT`). `depth` levels per side, default 50, 1..5000.
+ *   400 on an invalid depth, 404 on an unknown venue or symbol.
+ * - `GET /metrics` → Prometheus text exposition of the metrics registry.
+ *
+ * Errors are JSON `{error, code}` with a code from the error catalog (`CLIENT_BAD_REQUEST`,
+ * `INSTRUMENT_UNKNOWN`) or `INTERNAL_ERROR` for unexpected failures (logged).
+ * Request logging is off: fastify logs through our pino logger only for errors.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Metrics } from '../obs/metrics.ts';
+import type { PriceSize } from '../protocol/messages.ts';
+import type { GatewayApi, VenueHealth } from './gateway-api.ts';
+
+/** Options of {@link buildRestApp}. */
+export interface RestAppOptions {
+  api: GatewayApi;
+  metrics: Metrics;
+  /** When given, fastify logs (errors only; no per-request lines) through a child of it. */
+  log?: Logger;
+}
+
+/** Options of {@link startRestServer}. */
+export interface RestServerOptions extends RestAppOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 8080. */
+  port?: number;
+}
+
+/** A running REST server. */
+export interface RestServer {
+  readonly app: FastifyInstance;
+  /** The port actually listened on. */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** `GET /health` body. */
+export interface HealthResponse {
+  status: 'ok' | 'degraded' | 'down';
+  venues: VenueHealth[];
+}
+
+/** `GET /v1/books/:venue/*` body. Prices in quote currency, sizes in base units, venue decimal strings; best first. */
+export interface BookResponse {
+  venue: string;
+  /** Canonical symbol. */
+  symbol: string;
+  venueSymbol: string;
+  /** False while the book is being (re)built; the levels are then not to be trusted. */
+  valid: boolean;
+  /** Venue book sequence, or null when the venue has none. */
+  seq: number | null;
+  /** Venue time (ms) of the last applied message. */
+  ts: number;
+  /** Receive time (ms) of the last applied message. */
+  recvTs: number;
+  bids: PriceSize[];
+  asks: PriceSize[];
+}
+
+/** Default and maximum `depth` of `GET /v1/books`. */
+export const DEFAULT_BOOK_DEPTH = 50;
+export const MAX_BOOK_DEPTH = 5000;
+
+/** Parses `?depth=`: undefined → default; a decimal integer 1..MAX → it; anything else → null. */
+function parseDepth(v: unknown): number | null {
+  if (v === undefined) return DEFAULT_BOOK_DEPTH;
+  if (typeof v !== 'string' || !/^[0-9]{1,5}$/.test(v)) return null;
+  const n = Number(v);
+  return n >= 1 && n <= MAX_BOOK_DEPTH ? n : null;
+}
+
+/** The canonical symbol from the route wildcard: accepts it raw or (once more) URL-encoded. */
+function decodeSymbol(s: string): string {
+  if (!s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Builds the fastify app (not listening). Tests may use `app.inject` or listen themselves. */
+export function buildRestApp(opts: RestAppOptions): FastifyInstance {
+  const { api, metrics } = opts;
+  const app = Fastify({
+    ...(opts.log !== undefined ? { loggerInstance: opts.log.child({ module: 'rest' }) as FastifyBaseLogger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: 500 },
+  });
+
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) {
+      req.log.error({ err: err.message, url: req.url }, 'request failed');
+      return reply.code(status).send({ error: 'internal error', code: 'INTERNAL_ERROR' });
+    }
+    return reply.code(status).send({ error: err.message ?? 'bad request', code: 'CLIENT_BAD_REQUEST' });
+  });
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}`, code: 'CLIENT_BAD_REQUEST' }));
+
+  app.get('/health', async (_req, reply) => {
+    const venues = api.health();
+    let connected = 0;
+    for (const v of venues) if (v.connected) connected++;
+    const status: HealthResponse['status'] = connected === 0 ? 'down' : connected === venues.length ? 'ok' : 'degraded';
+    const body: HealthResponse = { status, venues };
+    return reply.code(connected > 0 ? 200 : 503).send(body);
+  });
+
+  app.get('/status', async () => api.status());
+
+  app.get('/feeds', async () => ({ feeds: api.listFeeds() }));
+
+  app.get<{ Params: { venue: string; '*': string }; Querystring: { depth?: unknown } }>('/v1/books/:venue/*', async (req, reply) => {
+    const depth = parseDepth(req.query.depth);
+    if (depth === null) {
+      return reply.code(400).send({ error: `depth must be an integer from 1 to ${MAX_BOOK_DEPTH}`, code: 'CLIENT_BAD_REQUEST' });
+    }
+    const venue = req.params.venue;
+    const symbol = decodeSymbol(req.params['*'] ?? '');
+    if (!api.status().venues.includes(venue)) {
+      return reply.code(404).send({ error: `unknown venue "${venue}"`, code: 'INSTRUMENT_UNKNOWN' });
+    }
+    const book = symbol === '' ? undefined : api.getBook(venue, symbol);
+    if (book === undefined) {
+      return reply.code(404).send({ error: `no book for "${symbol}" on ${venue}`, code: 'INSTRUMENT_UNKNOWN' });
+    }
+    const body: BookResponse = {
+      venue: book.venue,
+      symbol: book.symbol,
+      venueSymbol: book.venueSymbol,
+      valid: book.valid,
+      seq: book.seq ?? null,
+      ts: book.ts,
+      recvTs: book.recvTs,
+      bids: book.bids.top(depth),
+      asks: book.asks.top(depth),
+    };
+    return body;
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  return app;
+}
+
+/** Builds the app and listens. Resolves once listening; rejects if the port cannot be bound. */
+export async function startRestServer(opts: RestServerOptions): Promise<RestServer> {
+  const app = buildRestApp(opts);
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ host, port: opts.port ?? 8080 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : (opts.port ?? 8080);
+  opts.log?.info({ host, port }, 'rest server listening');
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    port,
+    close() {
+      closing ??= app.close();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,311 @@
+/**
+ * Bybit v5 public-stream decoder: one frame text in, normalized events plus a signal out.
+ *
+ * Pure and synchronous apart from the per-connection {@link BybitSession} (key cache and merged tickers);
+ * never throws on venue input. Hot-path rules: one `JSON.parse` per frame, dispatch on the topic's first
+ * character, venue level arrays handed through untouched (they already are `[price, size]` string pairs).
+ */
+import type { BookDeltaEvent, BookSnapshotEvent, NormalizedEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
+import { TributaryError } from '../../core/errors.ts';
+import type { Decoded, InboundFrame } from '../connector.ts';
+import type { BybitMarket } from './wire.ts';
+
+/** Venue id. */
+export const BYBIT = 'bybit';
+
+/** Latest known ticker fields of one symbol (decimal strings; `undefined` when never sent). */
+interface TickerState {
+  bidPrice: string | undefined;
+  bidSize: string | undefined;
+  askPrice: string | undefined;
+  askSize: string | undefined;
+  last: string | undefined;
+  volume24h: string | undefined;
+}
+
+/**
+ * Per-connection decoder state. A fresh one per connection, so reconnects start clean.
+ * - `market`: the category of the connection (from its URL path), part of every instrument key;
+ * - `keys`: venue symbol → instrument key (`linear:BTCUSDT`), so keys are not concatenated per frame;
+ * - `tickers`: merged ticker state per venue symbol (linear sends deltas where absent fields are unchanged).
+ */
+export interface BybitSession {
+  readonly market: BybitMarket;
+  readonly keys: Map<string, string>;
+  readonly tickers: Map<string, TickerState>;
+}
+
+/** New decoder state for one connection of `market`, optionally pre-filled with `[venueSymbol, key]` pairs. */
+export function newBybitSession(market: BybitMarket, keys?: Iterable<readonly [string, string]>): BybitSession {
+  const map = new Map<string, string>();
+  if (keys) for (const [sym, key] of keys) map.set(sym, key);
+  return { market, keys: map, tickers: new Map() };
+}
+
+function keyOf(session: BybitSession, sym: string): string {
+  let k = session.keys.get(sym);
+  if (k === undefined) {
+    k = session.market + ':' + sym;
+    session.keys.set(sym, k);
+  }
+  return k;
+}
+
+const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
+
+function constant(d: Decoded): Decoded {
+  return Object.freeze(d);
+}
+
+const IGNORED: Readonly<Record<string, Decoded>> = {
+  kline: constant({ events: NO_EVENTS, signal: { kind: 'ignored', reason: 'kline' } }),
+  allLiquidation: constant({ events: NO_EVENTS, signal: { kind: 'ignored', reason: 'allLiquidation' } }),
+  liquidation: constant({ events: NO_EVENTS, signal: { kind: 'ignored', reason: 'liquidation' } }),
+  auth: constant({ events: NO_EVENTS, signal: { kind: 'ignored', reason: 'auth' } }),
+};
+const HEARTBEAT: Decoded = constant({ events: NO_EVENTS, signal: { kind: 'heartbeat' } });
+
+function malformed(why: string, data: string): Decoded {
+  return {
+    events: NO_EVENTS,
+    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `bybit: ${why}`, { venue: BYBIT, frame: data.slice(0, 200) }) },
+  };
+}
+
+function unknown(what: string, data: string): Decoded {
+  return {
+    events: NO_EVENTS,
+    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `bybit: unknown frame (${what})`, { venue: BYBIT, frame: data.slice(0, 200) }) },
+  };
+}
+
+function rejected(msg: Record<string, unknown>, data: string): Decoded {
+  const retMsg = typeof msg.ret_msg === 'string' ? msg.ret_msg : '';
+  const op = typeof msg.op === 'string' ? msg.op : '';
+  const code = op === 'auth' ? 'VENUE_AUTH' : 'VENUE_REJECTED';
+  return {
+    events: NO_EVENTS,
+    signal: {
+      kind: 'error',
+      error: new TributaryError(code, `bybit rejected ${op || 'request'}: ${retMsg}`, {
+        venue: BYBIT,
+        op,
+        retMsg,
+        reqId: msg.req_id,
+        frame: data.slice(0, 200),
+      }),
+    },
+  };
+}
+
+/** True when `a` is an array of `[string, string, ...]` levels. Reads, never copies. */
+function levelsOk(a: unknown): boolean {
+  if (!Array.isArray(a)) return false;
+  for (let i = 0; i < a.length; i++) {
+    const l = a[i];
+    if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
+  }
+  return true;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
+
+/**
+ * `orderbook.{depth}.{symbol}` → BookSnapshotEvent (`seq` = `data.u`) or BookDeltaEvent
+ * (`firstSeq` = `lastSeq` = `data.u`, contiguous +1 per message). `ts` = frame `ts` (venue ms).
+ * Rule source: https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook
+ */
+function decodeBook(msg: any, frame: InboundFrame, session: BybitSession): Decoded {
+  const d = msg.data;
+  const ts = msg.ts;
+  if (d === null || typeof d !== 'object' || typeof ts !== 'number') return malformed('orderbook frame lacks data or ts', frame.data);
+  const s = d.s;
+  const u = d.u;
+  const b = d.b;
+  const a = d.a;
+  if (typeof s !== 'string' || typeof u !== 'number' || !levelsOk(b) || !levelsOk(a)) {
+    return malformed('orderbook data lacks s, u, b or a', frame.data);
+  }
+  const type = msg.type;
+  if (type === 'delta') {
+    const ev: BookDeltaEvent = {
+      type: 'book_delta',
+      venue: BYBIT,
+      key: keyOf(session, s),
+      bids: b,
+      asks: a,
+      firstSeq: u,
+      lastSeq: u,
+      ts,
+      recvTs: frame.recvTs,
+    };
+    return { events: [ev] };
+  }
+  if (type === 'snapshot') {
+    const ev: BookSnapshotEvent = {
+      type: 'book_snapshot',
+      venue: BYBIT,
+      key: keyOf(session, s),
+      bids: b,
+      asks: a,
+      seq: u,
+      ts,
+      recvTs: frame.recvTs,
+    };
+    return { events: [ev] };
+  }
+  return malformed('orderbook frame type is neither snapshot nor delta', frame.data);
+}
+
+/**
+ * `publicTrade.{symbol}` → one TradeEvent per element: `S` is the taker side (`Buy` → buy, `Sell` → sell),
+ * `i` the trade id, `T` the trade time (venue ms), `p` price (quote), `v` size (base).
+ * Source: https://bybit-exchange.github.io/docs/v5/websocket/public/trade
+ */
+function decodeTrades(msg: any, frame: InboundFrame, session: BybitSession): Decoded {
+  const list = msg.data;
+  if (!Array.isArray(list)) return malformed('publicTrade frame lacks a data array', frame.data);
+  const n = list.length;
+  const events = new Array<TradeEvent>(n);
+  for (let j = 0; j < n; j++) {
+    const t = list[j];
+    if (t === null || typeof t !== 'object') return malformed('publicTrade element is not an object', frame.data);
+    const S = t.S;
+    const side = S === 'Buy' ? 'buy' : S === 'Sell' ? 'sell' : undefined;
+    const { s, p, v, i, T } = t;
+    if (side === undefined || typeof s !== 'string' || typeof p !== 'string' || typeof v !== 'string' || typeof i !== 'string' || typeof T !== 'number') {
+      return malformed('publicTrade element lacks T, s, S, v, p or i', frame.data);
+    }
+    events[j] = { type: 'trade', venue: BYBIT, key: keyOf(session, s), price: p, size: v, side, tradeId: i, ts: T, recvTs: frame.recvTs };
+  }
+  return { events };
+}
+
+/** Reads an optional ticker field: a non-empty string, `undefined` when absent or empty; `null` when of the wrong type. */
+function field(v: unknown): string | undefined | null {
+  if (v === undefined || v === '') return undefined;
+  return typeof v === 'string' ? v : null;
+}
+
+/**
+ * `tickers.{symbol}` → TickerEvent. A `snapshot` replaces the symbol's state; a `delta` (linear/inverse) only
+ * changes the fields it carries ("if a response param is not found in the message, its value has not changed").
+ * Emits the merged state; `ts` = frame `ts` (venue ms).
+ * Source: https://bybit-exchange.github.io/docs/v5/websocket/public/ticker
+ */
+function decodeTicker(msg: any, frame: InboundFrame, session: BybitSession): Decoded {
+  const d = msg.data;
+  const ts = msg.ts;
+  if (d === null || typeof d !== 'object' || typeof ts !== 'number' || typeof d.symbol !== 'string') {
+    return malformed('tickers frame lacks data.symbol or ts', frame.data);
+  }
+  const type = msg.type;
+  if (type !== 'snapshot' && type !== 'delta') return malformed('tickers frame type is neither snapshot nor delta', frame.data);
+  const bidPrice = field(d.bid1Price);
+  const bidSize = field(d.bid1Size);
+  const askPrice = field(d.ask1Price);
+  const askSize = field(d.ask1Size);
+  const last = field(d.lastPrice);
+  const volume24h = field(d.volume24h);
+  if (bidPrice === null || bidSize === null || askPrice === null || askSize === null || last === null || volume24h === null) {
+    return malformed('tickers field is not a string', frame.data);
+  }
+  const sym: string = d.symbol;
+  let st = session.tickers.get(sym);
+  if (st === undefined || type === 'snapshot') {
+    st = { bidPrice, bidSize, askPrice, askSize, last, volume24h };
+    session.tickers.set(sym, st);
+  } else {
+    // Delta: a field that is present changes (an empty string clears it), an absent one is unchanged.
+    if ('bid1Price' in d) st.bidPrice = bidPrice;
+    if ('bid1Size' in d) st.bidSize = bidSize;
+    if ('ask1Price' in d) st.askPrice = askPrice;
+    if ('ask1Size' in d) st.askSize = askSize;
+    if ('lastPrice' in d) st.last = last;
+    if ('volume24h' in d) st.volume24h = volume24h;
+  }
+  const ev: TickerEvent = {
+    type: 'ticker',
+    venue: BYBIT,
+    key: keyOf(session, sym),
+    bidPrice: st.bidPrice,
+    bidSize: st.bidSize,
+    askPrice: st.askPrice,
+    askSize: st.askSize,
+    last: st.last,
+    volume24h: st.volume24h,
+    ts,
+    recvTs: frame.recvTs,
+  };
+  return { events: [ev] };
+}
+
+/**
+ * Replies to client operations: subscribe/unsubscribe acks (`success` true → subscribed/unsubscribed,
+ * false → `VENUE_REJECTED` with `ret_msg`), pongs (public `op:"ping"` + `ret_msg:"pong"`, private `op:"pong"`).
+ * Source: https://bybit-exchange.github.io/docs/v5/ws/connect
+ */
+function decodeOp(msg: any, frame: InboundFrame): Decoded {
+  if (msg.success === false) return rejected(msg, frame.data);
+  const op: string = msg.op;
+  switch (op) {
+    case 'subscribe':
+    case 'unsubscribe': {
+      const reqId = typeof msg.req_id === 'string' && msg.req_id !== '' ? msg.req_id : undefined;
+      return { events: NO_EVENTS, signal: { kind: op === 'subscribe' ? 'subscribed' : 'unsubscribed', detail: reqId } };
+    }
+    case 'ping':
+    case 'pong':
+      return HEARTBEAT;
+    case 'auth':
+      return IGNORED.auth;
+    default:
+      return unknown(`op ${op}`, frame.data);
+  }
+}
+
+/**
+ * Decodes one Bybit v5 public frame received on a connection of `session.market`.
+ * Prices are in quote currency and sizes in base units (decimal strings as sent); `ts` is venue time and
+ * `recvTs` local receive time (`frame.recvTs`), both ms since the epoch. Never throws on venue input:
+ * bad JSON or missing fields give an `error` signal with `PROTOCOL_MALFORMED`, unknown frames `PROTOCOL_UNKNOWN`,
+ * `kline.*` / `allLiquidation.*` / `liquidation.*` an `ignored` signal named after the channel.
+ */
+export function decodeBybit(frame: InboundFrame, session: BybitSession): Decoded {
+  let msg: any;
+  try {
+    msg = JSON.parse(frame.data);
+  } catch {
+    return malformed('invalid JSON', frame.data);
+  }
+  if (msg === null || typeof msg !== 'object') return malformed('frame is not a JSON object', frame.data);
+  const topic = msg.topic;
+  if (typeof topic === 'string') {
+    switch (topic.charCodeAt(0)) {
+      case 111: // o
+        if (topic.startsWith('orderbook.')) return decodeBook(msg, frame, session);
+        break;
+      case 112: // p
+        if (topic.startsWith('publicTrade.')) return decodeTrades(msg, frame, session);
+        break;
+      case 116: // t
+        if (topic.startsWith('tickers.')) return decodeTicker(msg, frame, session);
+        break;
+      case 107: // k
+        if (topic.startsWith('kline.')) return IGNORED.kline;
+        break;
+      case 97: // a
+        if (topic.startsWith('allLiquidation.')) return IGNORED.allLiquidation;
+        break;
+      case 108: // l
+        if (topic.startsWith('liquidation.')) return IGNORED.liquidation;
+        break;
+    }
+    return unknown(`topic ${topic.slice(0, 60)}`, frame.data);
+  }
+  if (typeof msg.op === 'string') return decodeOp(msg, frame);
+  if (msg.success === false) return rejected(msg, frame.data);
+  return unknown('no topic or op', frame.data);
+}
+
+/* eslint-enable @typescript-eslint/no-explicit-any */
