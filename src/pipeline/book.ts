@@ -2,10 +2,12 @@
  * The L2 book engine: one price-ordered book per (venue, instrument), absolute sizes.
  *
  * Each side keeps parallel arrays sorted best-first: numeric prices (for ordering, parsed once per level
- * change) and the venue's price and size strings (for output and checksums, never recomputed).
+ * change) and the venue's level arrays holding its price and size strings (for output and checksums, never
+ * recomputed).
  * Lookups are binary searches; inserts and deletes shift the arrays, which for the depths venues send
  * (≤ a few thousand levels) is cheaper than any tree.
  */
+import { parseDecimal } from '../core/decimal.ts';
 import type { Level } from '../core/events.ts';
 
 /** `[price, size]` as venue decimal strings. */
@@ -21,16 +23,19 @@ export interface BookStats {
   checksumFailures: number;
 }
 
-/** One side of a book, best level at index 0. */
+/**
+ * One side of a book. Internally the arrays are stored worst-first, so the best level is the *last* element:
+ * most book activity is near the top of the book, and inserting or deleting there moves few elements.
+ * Two parallel arrays: numeric prices (parsed once per level change, for ordering only) and the venue's own
+ * level arrays (`[price, size, ...]`, shared, never copied or mutated). Public accessors index best-first.
+ */
 export class BookSide {
-  /** Numeric prices, best first. */
-  readonly px: number[] = [];
-  /** Venue price strings, parallel to `px`. */
-  readonly pxs: string[] = [];
-  /** Venue size strings, parallel to `px`. */
-  readonly szs: string[] = [];
+  /** Numeric prices, worst first (internal order). */
+  private readonly px: number[] = [];
+  /** Venue level arrays, parallel to `px`. */
+  private readonly lv: Level[] = [];
 
-  /** @param descending true for bids (highest first), false for asks (lowest first). */
+  /** @param descending true for bids (best = highest), false for asks (best = lowest). */
   constructor(readonly descending: boolean) {}
 
   get length(): number {
@@ -39,26 +44,16 @@ export class BookSide {
 
   clear(): void {
     this.px.length = 0;
-    this.pxs.length = 0;
-    this.szs.length = 0;
+    this.lv.length = 0;
   }
 
-  /**
-   * Index of `p`, or `-(insertion point) - 1` when absent. Binary search on the best-first order.
-   */
-  find(p: number): number {
+  /** Internal index of `p`, or `-(insertion point) - 1` when absent (binary search, worst-first order). */
+  private find(p: number): number {
     const a = this.px;
     let lo = 0;
     let hi = a.length - 1;
     if (this.descending) {
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        const v = a[mid];
-        if (v > p) lo = mid + 1;
-        else if (v < p) hi = mid - 1;
-        else return mid;
-      }
-    } else {
+      // bids stored ascending
       while (lo <= hi) {
         const mid = (lo + hi) >>> 1;
         const v = a[mid];
@@ -66,80 +61,119 @@ export class BookSide {
         else if (v > p) hi = mid - 1;
         else return mid;
       }
+    } else {
+      // asks stored descending
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = a[mid];
+        if (v > p) lo = mid + 1;
+        else if (v < p) hi = mid - 1;
+        else return mid;
+      }
     }
     return -lo - 1;
   }
 
+  /** Sets one level from price and size strings (see {@link setLevel}). */
+  set(priceStr: string, sizeStr: string): boolean {
+    return this.setLevel([priceStr, sizeStr]);
+  }
+
   /**
    * Sets one level to an absolute size; a size that parses to 0 deletes it (deleting an absent level is a no-op).
-   * Returns false (and leaves the side unchanged) when the price or size is not a finite number.
+   * The venue array is kept as is. Returns false (side unchanged) when price or size is not a finite number ≥ 0.
    */
-  set(priceStr: string, sizeStr: string): boolean {
-    const p = +priceStr;
-    const s = +sizeStr;
-    if (!(p === p && s === s) || p === Infinity || p === -Infinity || s < 0) return false; // NaN/∞/negative
+  setLevel(l: Level): boolean {
+    const p = parseDecimal(l[0]);
+    if (!(p - p === 0)) return false; // NaN or ±Infinity
+    const sizeStr = l[1];
+    const c = sizeStr.charCodeAt(0);
+    // Fast path: a size starting with 1-9 is a positive number; only parse the rest ("0", "0.5", bad input).
+    let zero = false;
+    if (!(c >= 49 && c <= 57)) {
+      const s = parseDecimal(sizeStr);
+      if (!(s >= 0) || s === Infinity) return false;
+      zero = s === 0;
+    }
     const i = this.find(p);
-    if (s === 0) {
+    if (zero) {
       if (i >= 0) this.removeAt(i);
       return true;
     }
     if (i >= 0) {
-      this.pxs[i] = priceStr;
-      this.szs[i] = sizeStr;
+      this.lv[i] = l;
       return true;
     }
-    this.insertAt(-i - 1, p, priceStr, sizeStr);
+    this.insertAt(-i - 1, p, l);
     return true;
   }
 
   // Manual shifts: Array#splice allocates a result array per call, which shows on the hot path.
   private removeAt(i: number): void {
     const px = this.px;
-    const pxs = this.pxs;
-    const szs = this.szs;
+    const lv = this.lv;
     const n = px.length - 1;
     for (let j = i; j < n; j++) {
       px[j] = px[j + 1];
-      pxs[j] = pxs[j + 1];
-      szs[j] = szs[j + 1];
+      lv[j] = lv[j + 1];
     }
     px.length = n;
-    pxs.length = n;
-    szs.length = n;
+    lv.length = n;
   }
 
-  private insertAt(at: number, p: number, priceStr: string, sizeStr: string): void {
+  private insertAt(at: number, p: number, l: Level): void {
     const px = this.px;
-    const pxs = this.pxs;
-    const szs = this.szs;
+    const lv = this.lv;
     let j = px.length;
     px.push(p);
-    pxs.push(priceStr);
-    szs.push(sizeStr);
+    lv.push(l);
     for (; j > at; j--) {
       px[j] = px[j - 1];
-      pxs[j] = pxs[j - 1];
-      szs[j] = szs[j - 1];
+      lv[j] = lv[j - 1];
     }
     px[at] = p;
-    pxs[at] = priceStr;
-    szs[at] = sizeStr;
+    lv[at] = l;
   }
 
   /** Keeps only the best `n` levels. */
   truncate(n: number): void {
-    if (this.px.length > n) {
-      this.px.length = n;
-      this.pxs.length = n;
-      this.szs.length = n;
+    const len = this.px.length;
+    if (len > n) {
+      const cut = len - n;
+      this.px.splice(0, cut);
+      this.lv.splice(0, cut);
     }
   }
 
-  /** Best `n` levels (all when `n` is omitted) as `[price, size]` string pairs. */
+  /** Numeric price of level `i` (0 = best), for ordering and comparisons only. */
+  priceNum(i: number): number {
+    return this.px[this.px.length - 1 - i];
+  }
+
+  /** Venue level array of level `i` (0 = best). */
+  level(i: number): Level {
+    return this.lv[this.lv.length - 1 - i];
+  }
+
+  /** Venue price string of level `i` (0 = best). */
+  price(i: number): string {
+    return this.level(i)[0];
+  }
+
+  /** Venue size string of level `i` (0 = best). */
+  size(i: number): string {
+    return this.level(i)[1];
+  }
+
+  /** Best `n` levels (all when `n` is omitted) as `[price, size]` string pairs, best first. */
   top(n = Infinity): PriceSize[] {
-    const k = Math.min(n, this.px.length);
+    const len = this.lv.length;
+    const k = Math.min(n, len);
     const out = new Array<PriceSize>(k);
-    for (let i = 0; i < k; i++) out[i] = [this.pxs[i], this.szs[i]];
+    for (let i = 0; i < k; i++) {
+      const l = this.lv[len - 1 - i];
+      out[i] = [l[0], l[1]];
+    }
     return out;
   }
 }
@@ -191,19 +225,15 @@ export class L2Book implements BookView {
 
   /** Applies absolute levels to each side (size 0 deletes). */
   applyLevels(bids: readonly Level[], asks: readonly Level[]): void {
-    for (let i = 0; i < bids.length; i++) {
-      const l = bids[i];
-      if (!this.bids.set(l[0], l[1])) this.badLevels++;
-    }
-    for (let i = 0; i < asks.length; i++) {
-      const l = asks[i];
-      if (!this.asks.set(l[0], l[1])) this.badLevels++;
-    }
+    const b = this.bids;
+    const a = this.asks;
+    for (let i = 0; i < bids.length; i++) if (!b.setLevel(bids[i])) this.badLevels++;
+    for (let i = 0; i < asks.length; i++) if (!a.setLevel(asks[i])) this.badLevels++;
   }
 
   /** True when best bid ≥ best ask. */
   isCrossed(): boolean {
-    return this.bids.length > 0 && this.asks.length > 0 && this.bids.px[0] >= this.asks.px[0];
+    return this.bids.length > 0 && this.asks.length > 0 && this.bids.priceNum(0) >= this.asks.priceNum(0);
   }
 
   /** Empties the book and marks it invalid. */

@@ -3,7 +3,7 @@
  * shared code only talks to venues through it and never tests a venue name.
  */
 import type { Channel, Level, NormalizedEvent, VenueId } from '../core/events.ts';
-import type { Instrument, InstrumentIndex } from '../core/instruments.ts';
+import type { Instrument } from '../core/instruments.ts';
 import type { TributaryError } from '../core/errors.ts';
 import type { BookView } from '../pipeline/book.ts';
 

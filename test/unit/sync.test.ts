@@ -64,7 +64,7 @@ describe('stream snapshot + contiguous sequence (Bybit rule)', () => {
     sync.onEvent(delta(2, 2, [['102', '1']]));
     expect(book.valid).toBe(false);
     expect(resyncs).toEqual(['crossed']);
-    expect(updates.every((u) => !u.book.valid || u.book.bids.px[0] < u.book.asks.px[0])).toBe(true);
+    expect(updates.every((u) => !u.book.valid || u.book.bids.priceNum(0) < u.book.asks.priceNum(0))).toBe(true);
   });
 });
 

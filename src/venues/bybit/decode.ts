@@ -201,12 +201,18 @@ function decodeTicker(msg: any, frame: InboundFrame, session: BybitSession): Dec
   }
   const type = msg.type;
   if (type !== 'snapshot' && type !== 'delta') return malformed('tickers frame type is neither snapshot nor delta', frame.data);
-  const bidPrice = field(d.bid1Price);
-  const bidSize = field(d.bid1Size);
-  const askPrice = field(d.ask1Price);
-  const askSize = field(d.ask1Size);
-  const last = field(d.lastPrice);
-  const volume24h = field(d.volume24h);
+  const rawBidPrice = d.bid1Price;
+  const rawBidSize = d.bid1Size;
+  const rawAskPrice = d.ask1Price;
+  const rawAskSize = d.ask1Size;
+  const rawLast = d.lastPrice;
+  const rawVolume = d.volume24h;
+  const bidPrice = field(rawBidPrice);
+  const bidSize = field(rawBidSize);
+  const askPrice = field(rawAskPrice);
+  const askSize = field(rawAskSize);
+  const last = field(rawLast);
+  const volume24h = field(rawVolume);
   if (bidPrice === null || bidSize === null || askPrice === null || askSize === null || last === null || volume24h === null) {
     return malformed('tickers field is not a string', frame.data);
   }
@@ -217,12 +223,12 @@ function decodeTicker(msg: any, frame: InboundFrame, session: BybitSession): Dec
     session.tickers.set(sym, st);
   } else {
     // Delta: a field that is present changes (an empty string clears it), an absent one is unchanged.
-    if ('bid1Price' in d) st.bidPrice = bidPrice;
-    if ('bid1Size' in d) st.bidSize = bidSize;
-    if ('ask1Price' in d) st.askPrice = askPrice;
-    if ('ask1Size' in d) st.askSize = askSize;
-    if ('lastPrice' in d) st.last = last;
-    if ('volume24h' in d) st.volume24h = volume24h;
+    if (rawBidPrice !== undefined) st.bidPrice = bidPrice;
+    if (rawBidSize !== undefined) st.bidSize = bidSize;
+    if (rawAskPrice !== undefined) st.askPrice = askPrice;
+    if (rawAskSize !== undefined) st.askSize = askSize;
+    if (rawLast !== undefined) st.last = last;
+    if (rawVolume !== undefined) st.volume24h = volume24h;
   }
   const ev: TickerEvent = {
     type: 'ticker',
