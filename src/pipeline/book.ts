@@ -135,6 +135,41 @@ export class BookSide {
     lv[at] = l;
   }
 
+  /**
+   * Replaces the side with `levels` (any order; zero sizes skipped; for a repeated price the later level wins).
+   * Sorts once instead of inserting level by level. Returns how many levels were rejected as not numeric.
+   */
+  load(levels: readonly Level[]): number {
+    const tmp: { p: number; l: Level; i: number }[] = [];
+    let bad = 0;
+    for (let i = 0; i < levels.length; i++) {
+      const l = levels[i];
+      const p = parseDecimal(l[0]);
+      const s = parseDecimal(l[1]);
+      if (!(p - p === 0) || !(s >= 0) || s === Infinity) {
+        bad++;
+        continue;
+      }
+      if (s > 0) tmp.push({ p, l, i });
+    }
+    // Worst first: bids ascending, asks descending; equal prices by arrival so the later one wins below.
+    const dir = this.descending ? 1 : -1;
+    tmp.sort((a, b) => (a.p - b.p) * dir || a.i - b.i);
+    const px = this.px;
+    const lv = this.lv;
+    px.length = 0;
+    lv.length = 0;
+    for (const t of tmp) {
+      if (px.length > 0 && px[px.length - 1] === t.p) {
+        lv[lv.length - 1] = t.l;
+        continue;
+      }
+      px.push(t.p);
+      lv.push(t.l);
+    }
+    return bad;
+  }
+
   /** Keeps only the best `n` levels. */
   truncate(n: number): void {
     const len = this.px.length;
@@ -218,9 +253,7 @@ export class L2Book implements BookView {
 
   /** Replaces both sides with the snapshot levels (any order). */
   loadSnapshot(bids: readonly Level[], asks: readonly Level[]): void {
-    this.bids.clear();
-    this.asks.clear();
-    this.applyLevels(bids, asks);
+    this.badLevels += this.bids.load(bids) + this.asks.load(asks);
   }
 
   /** Applies absolute levels to each side (size 0 deletes). */

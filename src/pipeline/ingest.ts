@@ -188,10 +188,11 @@ export class VenueRunner {
     for (const p of plans) {
       const id = p.id;
       // Re-run plan() on every (re)connect: the connection's plan is looked up by id in a fresh plan.
-      const planFn = (): ConnectionPlan => {
+      const prepare = this.o.connector.prepareConnection;
+      const planFn = (): ConnectionPlan | Promise<ConnectionPlan> => {
         const fresh = this.o.connector.plan(this.subscriptions, this.o.endpoints).find((x) => x.id === id);
         if (!fresh) throw new TributaryError('CONFIG_INVALID', `connection ${id} no longer planned`);
-        return fresh;
+        return prepare ? prepare.call(this.o.connector, fresh, this.o.http, this.o.endpoints) : fresh;
       };
       const conn: Conn = { id, plan: p, session: undefined, socket: undefined as unknown as ManagedSocket };
       const socket = new ManagedSocket({
@@ -283,6 +284,13 @@ export class VenueRunner {
         case 'resync':
           this.sync.invalidate([sig.key], 'venue', true);
           break;
+        case 'resync_connection': {
+          const keys: string[] = [];
+          for (const c of this.conns) if (c.id === conn.id) keys.push(...this.bookKeysOf(c));
+          this.o.log.warn({ venue: this.venue, conn: conn.id, reason: sig.reason, books: keys.length }, 'resyncing every book on the connection');
+          this.sync.invalidate(keys, 'gap', true);
+          break;
+        }
         case 'reconnect':
           this.o.log.warn({ venue: this.venue, conn: conn.id, reason: sig.reason }, 'venue asked to reconnect');
           conn.socket?.forceReconnect(sig.reason);

@@ -15,7 +15,7 @@
  * just that instrument (resubscribe for stream snapshots, REST fetch for rest snapshots).
  * Deltas that arrive while a REST snapshot is awaited are buffered (bounded).
  */
-import type { BookDeltaEvent, BookSnapshotEvent } from '../core/events.ts';
+import type { BookDeltaEvent, BookSnapshotEvent, Level } from '../core/events.ts';
 import type { Instrument } from '../core/instruments.ts';
 import type { BookSnapshot, BookSyncRule } from '../venues/connector.ts';
 import { L2Book, type BookView } from './book.ts';
@@ -61,6 +61,11 @@ export interface SyncCounters {
   unknownInstrument: number;
   /** Buffered deltas dropped because the buffer was full. */
   bufferOverflow: number;
+}
+
+/** Levels whose own sequence (third element) is greater than `seq`. */
+function newerLevels(levels: readonly Level[], seq: number): Level[] {
+  return levels.filter((l) => Number(l[2]) > seq);
 }
 
 /** Book sync for one venue. */
@@ -277,7 +282,12 @@ export class BookSync {
         this.fail(e, 'gap', d);
         return false;
       }
-      b.applyLevels(d.bids, d.asks);
+      if (this.rule.levelSequence && d.firstSeq <= snap.seq) {
+        // The delta straddles the snapshot: only its levels newer than the snapshot apply.
+        b.applyLevels(newerLevels(d.bids, snap.seq), newerLevels(d.asks, snap.seq));
+      } else {
+        b.applyLevels(d.bids, d.asks);
+      }
       b.seq = d.lastSeq;
       b.ts = d.ts;
       b.recvTs = d.recvTs;

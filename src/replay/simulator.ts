@@ -112,9 +112,10 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-/** Venue id of a recording: its header's `exchange`, lowercased. */
+/** Venue id of a recording: its header's `exchange`, lowercased, non-alphanumerics as `-` (`CRYPTO.COM` → `crypto-com`). */
 export function venueIdOf(header: HeaderRecord): string {
-  return header.exchange.trim().toLowerCase();
+  // "CRYPTO.COM" → "crypto-com": the venue id is also the venue's folder name under src/venues/.
+  return header.exchange.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-');
 }
 
 /** One recorded frame ready to stream. */
@@ -550,12 +551,29 @@ class SimulatorImpl implements Simulator, ClientHost {
     return hits.length === 1 ? hits[0] : undefined;
   }
 
+  /** A venue's `synthesizeHttp` hook answer for requests the recording cannot serve (prefixed paths only). */
+  private synthesize(req: IncomingMessage): string | undefined {
+    const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+    const m = /^\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    const v = m ? this.venueMap.get(decodeURIComponentSafe(m[1])) : undefined;
+    const hook = v?.hooks?.synthesizeHttp;
+    if (!m || !v || !hook) return undefined;
+    return hook.call(v.hooks, req.method ?? 'GET', (m[2] ?? '/') + url.search, this.wsBase(v.id));
+  }
+
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
     const reply = (status: number, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
       res.end(body);
     };
     try {
+      const synthetic = this.synthesize(req);
+      if (synthetic !== undefined) {
+        req.resume();
+        this.httpServed++;
+        reply(200, synthetic);
+        return;
+      }
       if (req.method !== 'GET') {
         this.httpRejected++;
         reply(405, JSON.stringify({ error: 'method not allowed', method: req.method }), { allow: 'GET' });

@@ -38,8 +38,11 @@ export interface TransportLogger {
 
 /** Options of a {@link ManagedSocket}. */
 export interface ManagedSocketOptions {
-  /** Returns the plan to connect with. Called on every connect and reconnect (resubscribe = re-run plan). May throw: counted as a failed attempt. */
-  readonly plan: () => ConnectionPlan;
+  /**
+   * Returns the plan to connect with, or a promise of it (async preparation such as a venue token).
+   * Called on every connect and reconnect (resubscribe = re-run plan). May throw or reject: counted as a failed attempt.
+   */
+  readonly plan: () => ConnectionPlan | Promise<ConnectionPlan>;
   /**
    * Called once per inbound frame with the frame decoded as UTF-8 text (binary frames too) and the local
    * receive time (ms since epoch). Hot path: keep it fast. If it throws, the error is swallowed and
@@ -77,7 +80,7 @@ const SILENT: TransportLogger = { info: NOOP, warn: NOOP };
  * send decoder replies with `send()`, call `forceReconnect()` when the venue asks for it.
  */
 export class ManagedSocket {
-  private readonly planFn: () => ConnectionPlan;
+  private readonly planFn: () => ConnectionPlan | Promise<ConnectionPlan>;
   private readonly onFrame: (data: string, recvTs: number) => void;
   private readonly connectTimeoutMs: number;
   private readonly baseMs: number;
@@ -110,6 +113,8 @@ export class ManagedSocket {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** Bumped per connect attempt, so a late async plan of an abandoned attempt is ignored. */
+  private connectGen = 0;
 
   constructor(opts: ManagedSocketOptions) {
     this.planFn = opts.plan;
@@ -243,13 +248,30 @@ export class ManagedSocket {
     this.frameErrorLogged = false;
     this.lastError = undefined;
 
-    let plan: ConnectionPlan;
+    let planned: ConnectionPlan | Promise<ConnectionPlan>;
     try {
-      plan = this.planFn();
+      planned = this.planFn();
     } catch (e) {
       this.failAttempt('plan failed: ' + errorMessage(e), e);
       return;
     }
+    if (planned instanceof Promise) {
+      // Async preparation (e.g. a venue token fetched over REST before every connect).
+      const gen = ++this.connectGen;
+      planned.then(
+        (plan) => {
+          if (gen === this.connectGen && this._state === 'connecting') this.connectWith(plan);
+        },
+        (e: unknown) => {
+          if (gen === this.connectGen && this._state === 'connecting') this.failAttempt('plan failed: ' + errorMessage(e), e);
+        },
+      );
+      return;
+    }
+    this.connectWith(planned);
+  }
+
+  private connectWith(plan: ConnectionPlan): void {
     this._plan = plan;
     this.emit('connecting', { attempt: this._attempt, url: plan.url });
     if (this._state !== 'connecting') return; // a listener stopped us

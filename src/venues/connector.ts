@@ -60,6 +60,11 @@ export interface BookSyncRule {
   readonly sequence: 'contiguous' | 'linked' | 'none';
   /** Cut each side to this many levels after every message (venues that send no deletes past depth). */
   readonly truncateToDepth?: boolean;
+  /**
+   * Levels carry their own sequence as the third element (`[price, size, seq]`, KuCoin). While aligning a
+   * delta with a REST snapshot, levels whose own sequence is ≤ the snapshot sequence are skipped.
+   */
+  readonly levelSequence?: boolean;
   /** Venue doc URL where the rule is stated. */
   readonly source: string;
 }
@@ -78,6 +83,8 @@ export type Signal =
   | { readonly kind: 'unsubscribed'; readonly detail?: string }
   /** The venue says (or the decoder sees) that one instrument's book must be rebuilt. */
   | { readonly kind: 'resync'; readonly key: string; readonly reason: 'gap' | 'checksum' | 'venue' }
+  /** Every book on this connection must be rebuilt (e.g. a per-connection sequence gap); the connection stays. */
+  | { readonly kind: 'resync_connection'; readonly reason: string }
   /** The venue asks us to reconnect (maintenance etc.). */
   | { readonly kind: 'reconnect'; readonly reason: string }
   /** Heartbeat / pong / status frame: activity only. */
@@ -129,6 +136,12 @@ export interface Connector<Session = unknown> {
   loadInstruments(http: Http, endpoints: VenueEndpoints): Promise<Instrument[]>;
   /** Pure: splits subscriptions into connections (respecting venue limits). Re-run on every reconnect. */
   plan(subs: readonly Subscription[], endpoints: VenueEndpoints): ConnectionPlan[];
+  /**
+   * Async preparation before every connect attempt, e.g. fetching a connection token and the server's ping
+   * interval (KuCoin's bullet endpoint). Returns the plan to connect with (URL and heartbeat may change).
+   * @throws TributaryError (`HTTP_ERROR`, `VENUE_REJECTED`, ...): the attempt fails and is retried with backoff.
+   */
+  prepareConnection?(plan: ConnectionPlan, http: Http, endpoints: VenueEndpoints): Promise<ConnectionPlan>;
   /** Fresh decoder state for one connection. */
   newSession(plan: ConnectionPlan): Session;
   /** Pure and synchronous; never throws on venue input (malformed input becomes an `error` signal). */
@@ -178,6 +191,12 @@ export interface ReplayHooks {
    * limited to channels the connector supports. Used by `replay` to subscribe to exactly that.
    */
   recordedSubscriptions(addr: string, sends: readonly string[]): RecordedSubscription[];
+  /**
+   * Answers a REST request the recording cannot (e.g. KuCoin's `POST /api/v1/bullet-public`, whose recorded
+   * token is a placeholder): `pathAndQuery` is the venue part of the request, `wsBase` the simulator's
+   * WebSocket base for this venue. Returns the response body, or undefined to let the simulator answer 404.
+   */
+  synthesizeHttp?(method: string, pathAndQuery: string, wsBase: string): string | undefined;
 }
 
 export type { VenueId };

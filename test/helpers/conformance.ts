@@ -1,0 +1,91 @@
+/**
+ * Shared conformance checks: a recording through the production decode → sync → book, compared with a
+ * naive recomputation each venue's test writes itself from the venue rules.
+ */
+import { expect } from 'vitest';
+import type { Recording } from '../../src/replay/recording.ts';
+import { replayDirect, type DirectReplayResult } from '../../src/replay/direct.ts';
+import { getConnector } from '../../src/venues/index.ts';
+import type { ConnectionPlan, Connector } from '../../src/venues/connector.ts';
+
+/** A naively recomputed book: price (number) → [price, size] as the venue sent them. */
+export type NaiveSide = Map<number, [string, string]>;
+export interface NaiveBook {
+  bids: NaiveSide;
+  asks: NaiveSide;
+  /** Venue sequence after the last applied message (undefined when the venue has none). */
+  seq?: number;
+  /** False when the recording itself breaks the venue's continuity rule. */
+  ok: boolean;
+}
+
+export const newNaiveBook = (seq?: number): NaiveBook => ({ bids: new Map(), asks: new Map(), seq, ok: true });
+
+/** Applies absolute levels; size 0 deletes. */
+export function applyNaive(side: NaiveSide, levels: readonly (readonly unknown[])[]): void {
+  for (const l of levels) {
+    const p = String(l[0]);
+    const q = String(l[1]);
+    if (Number(q) === 0) side.delete(Number(p));
+    else side.set(Number(p), [p, q]);
+  }
+}
+
+export const sortedSide = (s: NaiveSide, desc: boolean): [string, string][] =>
+  [...s.entries()].sort((a, b) => (desc ? b[0] - a[0] : a[0] - b[0])).map(([, l]) => l);
+
+/**
+ * Decodes every `recv` frame with a fresh session per recorded connection and returns outcome counts.
+ * Asserts that no frame is unhandled: each yields events or a non-error signal.
+ */
+export function expectEveryFrameHandled(venue: string, rec: Recording): Record<string, number> {
+  const c = getConnector(venue) as Connector;
+  const sessions = new Map<string, unknown>();
+  const plans = c.plan([], c.defaultEndpoints);
+  const outcomes: Record<string, number> = {};
+  for (const r of rec.records) {
+    if (r.t === 'connect') {
+      const path = new URL(r.addr).pathname;
+      const plan: ConnectionPlan = plans.find((p) => new URL(p.url).pathname === path) ?? {
+        id: path.split('/').pop() || 'conn', url: r.addr, subscriptions: [], subscribeFrames: [], heartbeat: { kind: 'none' }, staleAfterMs: 1,
+      };
+      sessions.set(r.conn, c.newSession(plan));
+    }
+    if (r.t !== 'recv') continue;
+    const d = c.decode({ data: r.data, recvTs: r.ts * 1000 }, sessions.get(r.conn));
+    const outcome = d.events.length > 0 ? 'events' : d.signal ? (d.signal.kind === 'error' ? `error:${d.signal.error.code}` : d.signal.kind) : 'nothing';
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+  }
+  const bad = Object.keys(outcomes).filter((k) => k.startsWith('error') || k === 'nothing');
+  expect(bad, JSON.stringify(outcomes)).toEqual([]);
+  expect(outcomes.events).toBeGreaterThan(0);
+  return outcomes;
+}
+
+/**
+ * Replays directly and checks every production book against the naive recomputation: valid, uncrossed,
+ * no gap, same sequence, and exactly the same levels (venue strings) on both sides.
+ */
+export async function expectBooksMatchNaive(venue: string, rec: Recording, naive: Map<string, NaiveBook>, expectedBooks: number): Promise<DirectReplayResult> {
+  const result = await replayDirect(rec, getConnector(venue) as Connector);
+  const { runner, frames } = result;
+  expect(frames).toBe(rec.records.filter((r) => r.t === 'recv').length);
+  const protocolErrors = Object.entries(runner.counters.errors).filter(([k]) => k.startsWith('PROTOCOL'));
+  expect(protocolErrors).toEqual([]);
+  const books = runner.sync.books();
+  expect(books.length).toBe(expectedBooks);
+  for (const b of books) {
+    const n = naive.get(b.key);
+    expect(n, `naive book for ${b.key}`).toBeDefined();
+    expect(n!.ok, `recording itself is continuous for ${b.key}`).toBe(true);
+    expect(b.valid, `${b.key} valid`).toBe(true);
+    expect(b.isCrossed(), `${b.key} crossed`).toBe(false);
+    expect(b.stats.gaps, `${b.key} gaps`).toBe(0);
+    expect(b.stats.checksumFailures, `${b.key} checksum failures`).toBe(0);
+    if (n!.seq !== undefined) expect(b.seq).toBe(n!.seq);
+    expect(b.bids.top(), `${b.key} bids`).toEqual(sortedSide(n!.bids, true));
+    expect(b.asks.top(), `${b.key} asks`).toEqual(sortedSide(n!.asks, false));
+    expect(b.bids.length + b.asks.length).toBeGreaterThan(0);
+  }
+  return result;
+}
