@@ -68,6 +68,11 @@ export interface DirectReplayOptions {
   /** Subscriptions; default: exactly what the recorded session subscribed to. */
   readonly requests?: readonly SubscriptionRequest[];
   readonly log?: IngestLogger;
+  /**
+   * Fault injection: called for each `recv` frame with its text and index among `recv` frames; return the
+   * text to feed (possibly altered), or null to drop the frame.
+   */
+  readonly transform?: (data: string, index: number) => string | null;
 }
 
 export interface DirectReplayResult {
@@ -114,6 +119,7 @@ export async function replayDirect(rec: Recording, connector: Connector, opts: D
   const conns = new Map<string, { id: string; session: unknown }>();
   let frames = 0;
   let orphanFrames = 0;
+  let recvIndex = 0;
   http.clock = -Infinity;
   for (const r of rec.records) {
     const now = r.ts * 1000;
@@ -126,14 +132,17 @@ export async function replayDirect(rec: Recording, connector: Connector, opts: D
       const plan = plans.find((p) => new URL(p.url).pathname === path) ?? plans[0];
       if (plan) conns.set(r.conn, { id: r.conn, session: connector.newSession(plan) });
     } else if (r.t === 'recv') {
+      const idx = recvIndex++;
       const c = conns.get(r.conn);
       if (!c) {
         orphanFrames++;
         continue;
       }
+      const data = opts.transform ? opts.transform(r.data, idx) : r.data;
+      if (data === null) continue;
       frames++;
       runner.counters.frames++;
-      runner.process(c, r.data, now);
+      runner.process(c, data, now);
       if (http.dirty) {
         http.dirty = false;
         await flush();
