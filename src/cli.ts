@@ -3,13 +3,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig, type CliOverrides } from './config/index.ts';
+import { loadConfig, venueSymbols, type CliOverrides } from './config/index.ts';
 import { TributaryError, errorMessage } from './core/errors.ts';
 import { Gateway } from './main.ts';
 import { createLogger, type Logger } from './obs/log.ts';
 import type { SubscriptionRequest } from './pipeline/ingest.ts';
 import { recordedRequests } from './replay/direct.ts';
-import { loadRecording, type Recording } from './replay/recording.ts';
+import { RecordingWriter, loadRecording, type Recording } from './replay/recording.ts';
+import { createHttp } from './transport/http.ts';
 import { startSimulator, venueIdOf, type Simulator, type SimulatorSpeed } from './replay/simulator.ts';
 import type { VenueEndpoints } from './venues/connector.ts';
 import { VENUES, getConnector } from './venues/index.ts';
@@ -20,6 +21,8 @@ Usage:
   tributary start [options]                 connect live to the venues' public endpoints
   tributary replay FILE... [options]        start the venue simulator on FILEs and the gateway pointed at it
   tributary simulate FILE... [options]      serve recordings as the venues did (WebSocket + REST) on 127.0.0.1
+  tributary record --venue V --out F.jsonl.gz [--symbols A,B] [--duration S]
+                                            record live raw traffic of one venue in the recording format
   tributary help                            this text
 
 Gateway options (start, replay):
@@ -39,6 +42,12 @@ Replay / simulate options:
   --exit-on-end          replay: exit once the recordings have been played and processed
   --dump-books OUT.json  replay: on exit, write every final book as JSON
 
+Record options:
+  --venue V              the venue to record (one of: ${Object.keys(VENUES).join(', ')})
+  --out FILE             output recording (gzip JSON lines, same format as ../shared/recordings)
+  --duration S           stop after S seconds (default: until Ctrl-C)
+  (--symbols and --config as for start; config wsBase/restBase overrides apply, e.g. to record a simulator)
+
 Environment: TRIBUTARY_CONFIG, TRIBUTARY_HOST, TRIBUTARY_PORT, TRIBUTARY_API_HOST, TRIBUTARY_API_PORT,
 TRIBUTARY_LOG_LEVEL, TRIBUTARY_SYMBOLS, TRIBUTARY_VENUES (flags win over env, env over the file).
 `;
@@ -57,6 +66,9 @@ const OPTIONS = {
   'sim-port': { type: 'string' },
   'exit-on-end': { type: 'boolean' },
   'dump-books': { type: 'string' },
+  venue: { type: 'string' },
+  out: { type: 'string' },
+  duration: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -204,6 +216,47 @@ async function cmdReplay(files: string[], v: Values): Promise<void> {
   await stopAll();
 }
 
+async function cmdRecord(v: Values): Promise<void> {
+  const config = loadConfig(overrides(v));
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? 'auto' });
+  const venue = v.venue;
+  if (!venue || !getConnector(venue)) throw new TributaryError('CONFIG_INVALID', `--venue must be one of ${Object.keys(VENUES).join(', ')}`);
+  if (!v.out) throw new TributaryError('CONFIG_INVALID', '--out FILE.jsonl.gz is required');
+  const duration = v.duration === undefined ? undefined : Number(v.duration);
+  if (duration !== undefined && !(duration > 0)) throw new TributaryError('CONFIG_INVALID', `--duration must be a positive number of seconds, got ${JSON.stringify(v.duration)}`);
+  const writer = new RecordingWriter(v.out, venue.toUpperCase(), { recordedBy: 'tributary', symbols: venueSymbols(config, venue) });
+  const conn = (id: string) => `${venue.toUpperCase()}.ws.${id}`;
+  const http = createHttp({ timeoutMs: config.transport.httpTimeoutMs, onResponse: (url, body, ts) => writer.http(`${venue.toUpperCase()}.http`, ts, url, body) });
+  const gw = new Gateway({
+    config,
+    log,
+    venues: [venue],
+    serve: false,
+    http,
+    taps: {
+      onConnect: (_v, id, url, ts) => writer.connect(conn(id), ts, url),
+      onSent: (_v, id, url, data, ts) => writer.send(conn(id), ts, url, data),
+      onRecv: (_v, id, data, ts) => writer.recv(conn(id), ts, data),
+    },
+  });
+  await gw.start();
+  log.info({ venue, out: v.out, duration }, 'recording');
+  let done = false;
+  const finish = async () => {
+    if (done) return;
+    done = true;
+    await gw.stop();
+    await writer.close();
+    console.log(`recorded ${gw.totalFrames()} frames from ${venue} to ${v.out}`);
+  };
+  if (duration !== undefined) {
+    await new Promise((r) => setTimeout(r, duration * 1000));
+    await finish();
+  } else {
+    onSignals(finish);
+  }
+}
+
 /** Runs the CLI with `argv` (without node and script). Returns the exit code for synchronous failures. */
 export async function main(argv: string[]): Promise<void> {
   let parsed: ReturnType<typeof parse>;
@@ -229,6 +282,9 @@ export async function main(argv: string[]): Promise<void> {
         break;
       case 'simulate':
         await cmdSimulate(rest, v);
+        break;
+      case 'record':
+        await cmdRecord(v);
         break;
       default:
         console.error(`tributary: unknown command ${JSON.stringify(cmd)}\n\n${HELP}`);

@@ -29,6 +29,12 @@ export interface GatewayOptions {
   /** Start the WS and REST servers (default true). */
   readonly serve?: boolean;
   readonly http?: Http;
+  /** Raw-traffic taps (the recorder): connection opens, frames sent and frames received, per venue. */
+  readonly taps?: {
+    onConnect?: (venue: string, connId: string, url: string, tsMs: number) => void;
+    onSent?: (venue: string, connId: string, url: string, data: string, tsMs: number) => void;
+    onRecv?: (venue: string, connId: string, data: string, tsMs: number) => void;
+  };
 }
 
 /** Final state of one book, as written by `--dump-books`. Prices/sizes are the venue's decimal strings, best first. */
@@ -87,6 +93,9 @@ export class Gateway implements GatewayApi {
           log: vlog,
           requests,
           transport: cfg.transport,
+          onConnect: o.taps?.onConnect && ((id, url, ts) => o.taps!.onConnect!(venue, id, url, ts)),
+          onSent: o.taps?.onSent && ((id, url, data, ts) => o.taps!.onSent!(venue, id, url, data, ts)),
+          onRecv: o.taps?.onRecv && ((id, data, ts) => o.taps!.onRecv!(venue, id, data, ts)),
         }),
       );
     }

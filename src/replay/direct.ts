@@ -31,7 +31,8 @@ export class ReplayHttp implements Http {
   get(url: string): Promise<string> {
     this.requests++;
     const u = new URL(url);
-    const rec = this.matcher.match(u.pathname, u.searchParams);
+    const path = this.matcher.resolvePath(u.pathname);
+    const rec = path === undefined ? undefined : this.matcher.match(path, u.searchParams);
     if (!rec) return Promise.reject(new TributaryError('HTTP_ERROR', `no recorded response for ${url}`, { url, status: 404 }));
     const at = rec.ts * 1000;
     return new Promise<string>((resolve) => {
@@ -129,7 +130,8 @@ export async function replayDirect(rec: Recording, connector: Connector, opts: D
     }
     if (r.t === 'connect') {
       const path = new URL(r.addr).pathname;
-      const plan = plans.find((p) => new URL(p.url).pathname === path) ?? plans[0];
+      // A recording made through a path prefix (the simulator's `/{venue}`) still matches the venue path.
+      const plan = plans.find((p) => new URL(p.url).pathname === path) ?? plans.find((p) => path.endsWith(new URL(p.url).pathname)) ?? plans[0];
       if (plan) conns.set(r.conn, { id: r.conn, session: connector.newSession(plan) });
     } else if (r.t === 'recv') {
       const idx = recvIndex++;

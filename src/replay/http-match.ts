@@ -90,6 +90,20 @@ export class HttpMatcher {
     for (const groups of this.byPath.values()) for (const g of groups) g.bodies.sort((a, b) => a.ts - b.ts);
   }
 
+  /**
+   * The recorded path that ends with `pathname` or that `pathname` ends with (the longest such), for
+   * recordings made behind a path prefix (a recording of the simulator has `/bybit/v5/...`). Exact paths win.
+   */
+  resolvePath(pathname: string): string | undefined {
+    const p = normPath(pathname);
+    if (this.byPath.has(p)) return p;
+    let best: string | undefined;
+    for (const k of this.byPath.keys()) {
+      if ((k.endsWith(p) || p.endsWith(k)) && (best === undefined || k.length > best.length)) best = k;
+    }
+    return best;
+  }
+
   /** True when something was recorded for `pathname`. */
   has(pathname: string): boolean {
     return this.byPath.has(normPath(pathname));
