@@ -1,7 +1,7 @@
 /** Conformance: the shared Binance recording through decode → sync → book vs a naive recomputation. */
 import { describe, it } from 'vitest';
 import { loadRecording, type Recording } from '../../src/replay/recording.ts';
-import { applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, newNaiveBook, type NaiveBook } from '../helpers/conformance.ts';
+import { applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, type NaiveBook } from '../helpers/conformance.ts';
 import { recordingPath } from '../helpers/recordings.ts';
 
 /** Binance: REST snapshot; drop diffs with u <= lastUpdateId; first applied U <= id+1 <= u; then U == prev u + 1. */
@@ -42,5 +42,8 @@ describe('binance recording', () => {
   it.skipIf(!path)('final books are valid, uncrossed, and equal an independent recomputation', async () => {
     const rec = loadRecording(path!);
     await expectBooksMatchNaive('binance', rec, naiveBinance(rec), 4);
+  });
+  it.skipIf(!path)('normalized output equals the reviewed golden file', async () => {
+    await expectMatchesGolden('binance', loadRecording(path!));
   });
 });

@@ -1,7 +1,7 @@
 /** Conformance: the shared Bybit recording through decode → sync → book vs a naive recomputation. */
 import { describe, it } from 'vitest';
 import { loadRecording, type Recording } from '../../src/replay/recording.ts';
-import { applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, newNaiveBook, type NaiveBook } from '../helpers/conformance.ts';
+import { applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, type NaiveBook } from '../helpers/conformance.ts';
 import { recordingPath } from '../helpers/recordings.ts';
 
 /** Bybit: a snapshot replaces the book; each delta's `u` must be the previous `u` + 1. */
@@ -38,5 +38,8 @@ describe('bybit recording', () => {
   it.skipIf(!path)('final books are valid, uncrossed, and equal an independent recomputation', async () => {
     const rec = loadRecording(path!);
     await expectBooksMatchNaive('bybit', rec, naiveBybit(rec), 6);
+  });
+  it.skipIf(!path)('normalized output equals the reviewed golden file', async () => {
+    await expectMatchesGolden('bybit', loadRecording(path!));
   });
 });

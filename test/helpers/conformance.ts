@@ -89,3 +89,46 @@ export async function expectBooksMatchNaive(venue: string, rec: Recording, naive
   }
   return result;
 }
+
+/** One normalized event as stored in a golden file (books summarized to their top 3 levels). */
+export type GoldenEvent = Record<string, unknown>;
+
+/**
+ * Replays directly and collects what the pipeline published: the first `limit` events (book updates as
+ * `{kind, key, seq, bids: top 3, asks: top 3}`, trades and tickers as emitted) and counts by bus topic.
+ */
+export async function collectGolden(venue: string, rec: Recording, limit = 40): Promise<{ events: GoldenEvent[]; counts: Record<string, number> }> {
+  const { Bus } = await import('../../src/pipeline/bus.ts');
+  const bus = new Bus();
+  const events: GoldenEvent[] = [];
+  const counts: Record<string, number> = {};
+  const push = (topic: string, e: GoldenEvent) => {
+    counts[topic] = (counts[topic] ?? 0) + 1;
+    if (events.length < limit) events.push(e);
+  };
+  bus.on('book', (u) =>
+    push(`book_${u.kind}`, { type: `book_${u.kind}`, key: u.instrument.key, symbol: u.instrument.symbol, seq: u.book.seq ?? null, bids: u.book.bids.top(3), asks: u.book.asks.top(3) }),
+  );
+  bus.on('book_reset', (r) => push('book_reset', { type: 'book_reset', key: r.instrument.key, reason: r.reason }));
+  bus.on('trade', ({ instrument, event }) => push('trade', { ...event, symbol: instrument.symbol }));
+  bus.on('ticker', ({ instrument, event }) => push('ticker', { ...event, symbol: instrument.symbol }));
+  await replayDirect(rec, getConnector(venue) as Connector, { bus });
+  return { events, counts };
+}
+
+/**
+ * Compares the replay's normalized output with the reviewed golden file `test/conformance/golden/<venue>.json`.
+ * Run with `UPDATE_GOLDEN=1` to (re)write the file after reviewing a deliberate change.
+ */
+export async function expectMatchesGolden(venue: string, rec: Recording): Promise<void> {
+  const { readFileSync, writeFileSync, existsSync, mkdirSync } = await import('node:fs');
+  const dir = new URL('../conformance/golden/', import.meta.url);
+  const file = new URL(`${venue}.json`, dir);
+  const actual = await collectGolden(venue, rec);
+  if (process.env.UPDATE_GOLDEN === '1' || (!existsSync(file) && process.env.CI !== 'true')) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, JSON.stringify(actual, null, 1) + '\n');
+  }
+  const golden = JSON.parse(readFileSync(file, 'utf8'));
+  expect(actual).toEqual(golden);
+}
