@@ -11,6 +11,7 @@ import type { SubscriptionRequest } from './pipeline/ingest.ts';
 import { recordedRequests } from './replay/direct.ts';
 import { RecordingWriter, loadRecording, type Recording } from './replay/recording.ts';
 import { createHttp } from './transport/http.ts';
+import { startSimulatorThread } from './replay/sim-thread.ts';
 import { startSimulator, venueIdOf, type Simulator, type SimulatorSpeed } from './replay/simulator.ts';
 import type { VenueEndpoints } from './venues/connector.ts';
 import { VENUES, getConnector } from './venues/index.ts';
@@ -171,7 +172,15 @@ async function cmdReplay(files: string[], v: Values): Promise<void> {
     if (!c) throw new TributaryError('CONFIG_INVALID', `${rec.path}: no connector for venue ${JSON.stringify(venue)} (known: ${Object.keys(VENUES).join(', ')})`);
     requests.set(venue, [...(requests.get(venue) ?? []), ...recordedRequests(rec, c)]);
   }
-  const sim = await startSim(recordings, v, log, intFlag('sim-port', v['sim-port']) ?? 0);
+  // The simulator runs in its own thread: it paces and writes on one core while the gateway decodes on another.
+  const sim = await startSimulatorThread({
+    files,
+    host: '127.0.0.1',
+    port: intFlag('sim-port', v['sim-port']) ?? 0,
+    speed: parseSpeed(v.speed),
+    loop: intFlag('loop', v.loop) ?? 1,
+    logLevel: config.log.level,
+  });
   const endpoints = new Map<string, VenueEndpoints>();
   for (const venue of requests.keys()) endpoints.set(venue, { wsBase: sim.wsBase(venue), restBase: sim.restBase(venue) });
   const gw = new Gateway({ config, log, venues: [...requests.keys()], requests, endpoints });

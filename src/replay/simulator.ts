@@ -347,6 +347,18 @@ class SimClient {
     this.immediate = undefined;
     this.timer = undefined;
     if (this.state !== 'streaming' || this.blocked) return;
+    // One write syscall per batch instead of one per frame: `ws` corks/uncorks around each frame, which only
+    // flushes when the outermost cork is released. `_socket` is ws's (undocumented) underlying net.Socket.
+    const sock = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    sock?.cork();
+    try {
+      this.pumpBatch();
+    } finally {
+      sock?.uncork();
+    }
+  };
+
+  private pumpBatch(): void {
     const { factor, hwm } = this.host;
     const frames = this.frames;
     const now = performance.now();
@@ -393,7 +405,7 @@ class SimClient {
         return;
       }
     }
-  };
+  }
 
   /** Sends a text frame, counting its bytes as outstanding until the socket has written them. */
   private send(buf: Buffer): void {

@@ -278,7 +278,7 @@ export class ManagedSocket {
 
     let ws: WebSocket;
     try {
-      ws = new WebSocket(plan.url, { ...this.wsOptions, autoPong: true });
+      ws = new WebSocket(plan.url, { skipUTF8Validation: true, ...this.wsOptions, autoPong: true });
     } catch (e) {
       // e.g. an invalid URL: ws throws synchronously
       this.failAttempt('connect failed: ' + errorMessage(e), e);
