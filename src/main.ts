@@ -111,13 +111,13 @@ export class Gateway implements GatewayApi {
         bus: this.bus,
         api: this,
         metrics: this.metrics,
-        log: childLogger(this.o.log, { module: 'ws-server' }),
+        log: this.o.log,
         maxClientFrameBytes: cfg.server.maxClientFrameBytes,
         maxBufferedBytes: cfg.server.maxBufferedBytes,
       });
       this.wsPort = ws.port;
       this.closers.push(() => ws.close());
-      const rest = await startRestServer({ host: cfg.api.host, port: cfg.api.port, api: this, metrics: this.metrics, log: childLogger(this.o.log, { module: 'rest' }) });
+      const rest = await startRestServer({ host: cfg.api.host, port: cfg.api.port, api: this, metrics: this.metrics, log: this.o.log });
       this.apiPort = rest.port;
       this.closers.push(() => rest.close());
     }

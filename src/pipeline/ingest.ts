@@ -136,7 +136,7 @@ export class VenueRunner {
           const cap = this.o.transport?.backoffCapMs ?? 30000;
           const base = this.o.transport?.backoffBaseMs ?? 500;
           const delay = Math.round(Math.random() * Math.min(cap, base * 2 ** Math.min(attempt, 16)));
-          this.o.log.warn({ venue: this.venue, attempt, delayMs: delay, err: errorMessage(e) }, 'instrument load failed; retrying');
+          this.o.log.warn({ attempt, delayMs: delay, err: errorMessage(e) }, 'instrument load failed; retrying');
           this.loadTimer = setTimeout(() => void tryLoad(), delay);
           resolve(); // start() resolves; connections open once instruments load
         }
@@ -166,7 +166,7 @@ export class VenueRunner {
       const inst = r.key !== undefined ? this.instruments.get(r.key) : r.symbol !== undefined ? this.instruments.bySymbolName(r.symbol) : undefined;
       if (!inst) {
         this.count('INSTRUMENT_UNKNOWN');
-        this.o.log.error({ venue: this.venue, symbol: r.symbol ?? r.key, code: 'INSTRUMENT_UNKNOWN' }, 'symbol not listed by the venue; skipped');
+        this.o.log.error({ symbol: r.symbol ?? r.key, code: 'INSTRUMENT_UNKNOWN' }, 'symbol not listed by the venue; skipped');
         continue;
       }
       if (!this.o.connector.capabilities.channels.includes(r.channel)) continue;
@@ -210,7 +210,6 @@ export class VenueRunner {
         conn.plan = plan;
         conn.session = this.o.connector.newSession(plan);
         this.o.onConnect?.(id, url, Date.now());
-        this.o.log.info({ venue: this.venue, conn: id, url }, 'connected');
         this.o.bus.publish('venue_status', { venue: this.venue, connId: id, state: 'open', ts: Date.now() });
       });
       socket.on('closed', ({ reason }) => {
@@ -219,7 +218,7 @@ export class VenueRunner {
       });
       socket.on('reconnecting', ({ attempt, delayMs }) => {
         this.counters.reconnects++;
-        this.o.log.warn({ venue: this.venue, conn: id, attempt, delayMs }, 'reconnecting');
+        this.o.log.warn({ conn: id, attempt, delayMs }, 'reconnecting');
         this.o.bus.publish('venue_status', { venue: this.venue, connId: id, state: 'reconnecting', detail: `attempt ${attempt} in ${delayMs} ms`, ts: Date.now() });
       });
       socket.on('error', ({ error }) => {
@@ -279,7 +278,7 @@ export class VenueRunner {
           break;
         case 'error':
           this.count(sig.error.code);
-          if ((this.counters.errors[sig.error.code] ?? 0) <= 5) this.o.log.warn({ venue: this.venue, conn: conn.id, code: sig.error.code, err: sig.error.message }, 'venue frame error');
+          if ((this.counters.errors[sig.error.code] ?? 0) <= 5) this.o.log.warn({ conn: conn.id, code: sig.error.code, err: sig.error.message }, 'venue frame error');
           break;
         case 'resync':
           this.sync.invalidate([sig.key], 'venue', true);
@@ -287,12 +286,12 @@ export class VenueRunner {
         case 'resync_connection': {
           const keys: string[] = [];
           for (const c of this.conns) if (c.id === conn.id) keys.push(...this.bookKeysOf(c));
-          this.o.log.warn({ venue: this.venue, conn: conn.id, reason: sig.reason, books: keys.length }, 'resyncing every book on the connection');
+          this.o.log.warn({ conn: conn.id, reason: sig.reason, books: keys.length }, 'resyncing every book on the connection');
           this.sync.invalidate(keys, 'gap', true);
           break;
         }
         case 'reconnect':
-          this.o.log.warn({ venue: this.venue, conn: conn.id, reason: sig.reason }, 'venue asked to reconnect');
+          this.o.log.warn({ conn: conn.id, reason: sig.reason }, 'venue asked to reconnect');
           conn.socket?.forceReconnect(sig.reason);
           break;
         default:
@@ -302,7 +301,7 @@ export class VenueRunner {
   }
 
   private onResyncRequest(instrument: Instrument, reason: ResyncReason): void {
-    if (reason !== 'initial') this.o.log.warn({ venue: this.venue, symbol: instrument.symbol, reason }, 'book resync');
+    if (reason !== 'initial') this.o.log.warn({ symbol: instrument.symbol, reason }, 'book resync');
     if (this.o.connector.capabilities.bookSync.snapshot === 'rest') {
       this.enqueueSnapshot(instrument);
     } else {
@@ -352,7 +351,7 @@ export class VenueRunner {
         const base = this.o.transport?.backoffBaseMs ?? 500;
         const cap = this.o.transport?.backoffCapMs ?? 30000;
         const delay = Math.round(Math.random() * Math.min(cap, base * 2 ** Math.min(job.attempt + 1, 16)));
-        this.o.log.warn({ venue: this.venue, symbol: instrument.symbol, err: errorMessage(e), delayMs: delay }, 'snapshot fetch failed; retrying');
+        this.o.log.warn({ symbol: instrument.symbol, err: errorMessage(e), delayMs: delay }, 'snapshot fetch failed; retrying');
         this.snapshotTimer = setTimeout(() => {
           this.snapshotTimer = undefined;
           if (!this.stopped && this.sync.awaiting(instrument.key)) this.enqueueSnapshot(instrument, job.attempt + 1);
