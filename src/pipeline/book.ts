@@ -24,50 +24,52 @@ export interface BookStats {
 }
 
 /**
- * One side of a book. Internally the arrays are stored worst-first, so the best level is the *last* element:
- * most book activity is near the top of the book, and inserting or deleting there moves few elements.
- * Two parallel arrays: numeric prices (parsed once per level change, for ordering only) and the venue's own
- * level arrays (`[price, size, ...]`, shared, never copied or mutated). Public accessors index best-first.
+ * One side of a book, best first. Sorted numeric prices live in a `Float64Array` and, in parallel, an
+ * `Int32Array` of slots into a pool of the venue's own level arrays (`[price, size, ...]`, shared, never copied
+ * or mutated). A size update is a binary search and one store; an insert or delete moves the two typed arrays
+ * with a native memmove (plain arrays of objects cannot be moved that cheaply). Prices are parsed once per
+ * level change, for ordering only; output always uses the venue's strings.
  */
 export class BookSide {
-  /** Numeric prices, worst first (internal order). */
-  private readonly px: number[] = [];
-  /** Venue level arrays, parallel to `px`. */
-  private readonly lv: Level[] = [];
+  private px = new Float64Array(64);
+  private slot = new Int32Array(64);
+  private n = 0;
+  /** Level pool indexed by slot; freed slots are reused. */
+  private readonly pool: (Level | undefined)[] = [];
+  private readonly free: number[] = [];
 
   /** @param descending true for bids (best = highest), false for asks (best = lowest). */
   constructor(readonly descending: boolean) {}
 
   get length(): number {
-    return this.px.length;
+    return this.n;
   }
 
   clear(): void {
-    this.px.length = 0;
-    this.lv.length = 0;
+    this.n = 0;
+    this.pool.length = 0;
+    this.free.length = 0;
   }
 
-  /** Internal index of `p`, or `-(insertion point) - 1` when absent (binary search, worst-first order). */
+  /** Index of `p` in best-first order, or `-(insertion point) - 1` when absent (binary search). */
   private find(p: number): number {
     const a = this.px;
     let lo = 0;
-    let hi = a.length - 1;
+    let hi = this.n - 1;
     if (this.descending) {
-      // bids stored ascending
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        const v = a[mid];
-        if (v < p) lo = mid + 1;
-        else if (v > p) hi = mid - 1;
-        else return mid;
-      }
-    } else {
-      // asks stored descending
       while (lo <= hi) {
         const mid = (lo + hi) >>> 1;
         const v = a[mid];
         if (v > p) lo = mid + 1;
         else if (v < p) hi = mid - 1;
+        else return mid;
+      }
+    } else {
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = a[mid];
+        if (v < p) lo = mid + 1;
+        else if (v > p) hi = mid - 1;
         else return mid;
       }
     }
@@ -89,59 +91,63 @@ export class BookSide {
     const sizeStr = l[1];
     const c = sizeStr.charCodeAt(0);
     // Fast path: a size starting with 1-9 is a positive number; only parse the rest ("0", "0.5", bad input).
-    let zero = false;
     if (!(c >= 49 && c <= 57)) {
       const s = parseDecimal(sizeStr);
       if (!(s >= 0) || s === Infinity) return false;
-      zero = s === 0;
+      if (s === 0) {
+        const i = this.find(p);
+        if (i >= 0) this.removeAt(i);
+        return true;
+      }
     }
     const i = this.find(p);
-    if (zero) {
-      if (i >= 0) this.removeAt(i);
-      return true;
-    }
-    if (i >= 0) {
-      this.lv[i] = l;
-      return true;
-    }
-    this.insertAt(-i - 1, p, l);
+    if (i >= 0) this.pool[this.slot[i]] = l;
+    else this.insertAt(-i - 1, p, l);
     return true;
   }
 
-  // Manual shifts: Array#splice allocates a result array per call, which shows on the hot path.
   private removeAt(i: number): void {
-    const px = this.px;
-    const lv = this.lv;
-    const n = px.length - 1;
-    for (let j = i; j < n; j++) {
-      px[j] = px[j + 1];
-      lv[j] = lv[j + 1];
-    }
-    px.length = n;
-    lv.length = n;
+    const s = this.slot[i];
+    this.pool[s] = undefined;
+    this.free.push(s);
+    this.px.copyWithin(i, i + 1, this.n);
+    this.slot.copyWithin(i, i + 1, this.n);
+    this.n--;
   }
 
   private insertAt(at: number, p: number, l: Level): void {
-    const px = this.px;
-    const lv = this.lv;
-    let j = px.length;
-    px.push(p);
-    lv.push(l);
-    for (; j > at; j--) {
-      px[j] = px[j - 1];
-      lv[j] = lv[j - 1];
+    if (this.n === this.px.length) this.grow(this.n * 2);
+    let s = this.free.pop();
+    if (s === undefined) {
+      s = this.pool.length;
+      this.pool.push(l);
+    } else {
+      this.pool[s] = l;
     }
-    px[at] = p;
-    lv[at] = l;
+    this.px.copyWithin(at + 1, at, this.n);
+    this.slot.copyWithin(at + 1, at, this.n);
+    this.px[at] = p;
+    this.slot[at] = s;
+    this.n++;
+  }
+
+  private grow(capacity: number): void {
+    const px = new Float64Array(capacity);
+    const slot = new Int32Array(capacity);
+    px.set(this.px.subarray(0, this.n));
+    slot.set(this.slot.subarray(0, this.n));
+    this.px = px;
+    this.slot = slot;
   }
 
   /**
    * Replaces the side with `levels` (any order; zero sizes skipped; for a repeated price the later level wins).
-   * Sorts once instead of inserting level by level. Returns how many levels were rejected as not numeric.
+   * Returns how many levels were rejected as not numeric.
    */
   load(levels: readonly Level[]): number {
-    const tmp: { p: number; l: Level; i: number }[] = [];
+    this.clear();
     let bad = 0;
+    const tmp: { p: number; l: Level; i: number }[] = [];
     for (let i = 0; i < levels.length; i++) {
       const l = levels[i];
       const p = parseDecimal(l[0]);
@@ -150,44 +156,45 @@ export class BookSide {
         bad++;
         continue;
       }
-      if (s > 0) tmp.push({ p, l, i });
+      tmp.push({ p, l, i });
     }
-    // Worst first: bids ascending, asks descending; equal prices by arrival so the later one wins below.
-    const dir = this.descending ? 1 : -1;
+    const dir = this.descending ? -1 : 1;
     tmp.sort((a, b) => (a.p - b.p) * dir || a.i - b.i);
-    const px = this.px;
-    const lv = this.lv;
-    px.length = 0;
-    lv.length = 0;
-    for (const t of tmp) {
-      if (px.length > 0 && px[px.length - 1] === t.p) {
-        lv[lv.length - 1] = t.l;
-        continue;
-      }
-      px.push(t.p);
-      lv.push(t.l);
+    if (this.px.length < tmp.length) this.grow(Math.max(64, tmp.length * 2));
+    let n = 0;
+    for (let k = 0; k < tmp.length; k++) {
+      const t = tmp[k];
+      const last = k + 1 < tmp.length && tmp[k + 1].p === t.p; // a later level at the same price wins
+      if (last) continue;
+      if (parseDecimal(t.l[1]) === 0) continue;
+      this.px[n] = t.p;
+      this.slot[n] = this.pool.length;
+      this.pool.push(t.l);
+      n++;
     }
+    this.n = n;
     return bad;
   }
 
   /** Keeps only the best `n` levels. */
   truncate(n: number): void {
-    const len = this.px.length;
-    if (len > n) {
-      const cut = len - n;
-      this.px.splice(0, cut);
-      this.lv.splice(0, cut);
+    if (this.n <= n) return;
+    for (let i = n; i < this.n; i++) {
+      const s = this.slot[i];
+      this.pool[s] = undefined;
+      this.free.push(s);
     }
+    this.n = n;
   }
 
   /** Numeric price of level `i` (0 = best), for ordering and comparisons only. */
   priceNum(i: number): number {
-    return this.px[this.px.length - 1 - i];
+    return this.px[i];
   }
 
   /** Venue level array of level `i` (0 = best). */
   level(i: number): Level {
-    return this.lv[this.lv.length - 1 - i];
+    return this.pool[this.slot[i]]!;
   }
 
   /** Venue price string of level `i` (0 = best). */
@@ -202,11 +209,10 @@ export class BookSide {
 
   /** Best `n` levels (all when `n` is omitted) as `[price, size]` string pairs, best first. */
   top(n = Infinity): PriceSize[] {
-    const len = this.lv.length;
-    const k = Math.min(n, len);
+    const k = Math.min(n, this.n);
     const out = new Array<PriceSize>(k);
     for (let i = 0; i < k; i++) {
-      const l = this.lv[len - 1 - i];
+      const l = this.pool[this.slot[i]]!;
       out[i] = [l[0], l[1]];
     }
     return out;
