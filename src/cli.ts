@@ -33,7 +33,7 @@ Gateway options (start, replay):
   --api-port N           REST API port (default 8080)
   --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
   --config FILE          JSON config file (see README: Configuration)
-  --symbols A,B          canonical symbols for start (default BTC/USDT,ETH/USDT)
+  --symbols A,B          canonical symbols (start default BTC/USDT,ETH/USDT; replay default: what was recorded)
   --venues V,W           venues for start (default: all enabled: ${Object.keys(VENUES).join(', ')})
 
 Replay / simulate options:
@@ -171,6 +171,14 @@ async function cmdReplay(files: string[], v: Values): Promise<void> {
     const c = getConnector(venue);
     if (!c) throw new TributaryError('CONFIG_INVALID', `${rec.path}: no connector for venue ${JSON.stringify(venue)} (known: ${Object.keys(VENUES).join(', ')})`);
     requests.set(venue, [...(requests.get(venue) ?? []), ...recordedRequests(rec, c)]);
+  }
+  // "Unless told otherwise": --symbols replaces what the recorded sessions subscribed to.
+  const symbols = csv(v.symbols);
+  if (symbols) {
+    for (const venue of requests.keys()) {
+      const channels = config.venues[venue]?.channels ?? ['book', 'trades', 'ticker'];
+      requests.set(venue, symbols.flatMap((symbol) => channels.map((channel) => ({ symbol, channel }))));
+    }
   }
   // The simulator runs in its own thread: it paces and writes on one core while the gateway decodes on another.
   const sim = await startSimulatorThread({
