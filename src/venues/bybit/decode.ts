@@ -9,6 +9,7 @@ import type { BookDeltaEvent, BookSnapshotEvent, NormalizedEvent, TickerEvent, T
 import { TributaryError } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
 import type { BybitMarket } from './wire.ts';
+import { scanBookFrame } from './scan.ts';
 
 /** Venue id. */
 export const BYBIT = 'bybit';
@@ -278,6 +279,11 @@ function decodeOp(msg: any, frame: InboundFrame): Decoded {
  * `kline.*` / `allLiquidation.*` / `liquidation.*` an `ignored` signal named after the channel.
  */
 export function decodeBybit(frame: InboundFrame, session: BybitSession): Decoded {
+  // Fast path for order-book frames (most of the traffic): a single scan instead of JSON.parse.
+  if (frame.data.startsWith('{"topic":"orderbook.')) {
+    const sb = scanBookFrame(frame.data);
+    if (sb !== undefined) return decodeBook({ type: sb.type, ts: sb.ts, data: sb }, frame, session);
+  }
   let msg: any;
   try {
     msg = JSON.parse(frame.data);
