@@ -5,7 +5,8 @@
  *    recording's frames, repeated, on one core; printed next to a bare `JSON.parse` loop over the same frames.
  *    For Bybit also the P1 figure over its order-book frames only.
  * 2. socket: `tributary replay bybit.jsonl.gz --speed max --loop M --exit-on-end` as a child process
- *    (simulator and gateway over real sockets): frames/s the gateway processed, and its peak RSS.
+ *    (the simulator in its own process, the gateway over real sockets): frames/s the gateway processed and
+ *    the gateway process's peak RSS.
  * Results are printed and written to `bench/results/<date>.json`.
  */
 import { spawn } from 'node:child_process';
@@ -152,7 +153,7 @@ function benchSocket(file: string): Promise<Record<string, unknown>> {
         framesPerSecond: Math.round(frames / seconds),
         wallSecondsIncludingStartup: +wall.toFixed(2),
         peakRssMb: Math.round(peakKb / 1024),
-        note: 'simulator and gateway share one process (and one core for JS); the kernel moves the bytes',
+        note: 'gateway process only (the simulator runs in its own child process); frames counted from first to last received',
       });
     });
   });

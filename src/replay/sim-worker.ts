@@ -1,15 +1,14 @@
 /**
- * The venue simulator in a worker thread, so `replay` paces and writes recorded traffic on its own core
- * while the gateway decodes on the main thread. Messages: worker → parent `ready` {port, venues} then
- * `ended`; parent → worker `close`.
+ * The venue simulator as a child process of `replay`, so it paces and writes recorded traffic on its own
+ * core and in its own heap while the gateway decodes. IPC messages: child → parent `ready` {port, venues,
+ * bases} then `ended`; parent → child `close`. The child exits when the parent goes away.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../obs/log.ts';
 import { getConnector } from '../venues/index.ts';
 import { loadRecording } from './recording.ts';
 import { startSimulator, type SimulatorSpeed } from './simulator.ts';
 
-/** What the parent passes to the worker. */
+/** What the parent passes to the child (as its first argument, JSON). */
 export interface SimWorkerData {
   readonly files: readonly string[];
   readonly host: string;
@@ -19,8 +18,9 @@ export interface SimWorkerData {
   readonly logLevel: string;
 }
 
-const d = workerData as SimWorkerData;
-const port = parentPort!;
+const send = (m: unknown) => process.send?.(m);
+const d = JSON.parse(process.argv[2] ?? '{}') as SimWorkerData;
+process.on('disconnect', () => process.exit(0));
 try {
   const log = createLogger({ level: d.logLevel, base: { module: 'simulator' } });
   const sim = await startSimulator({
@@ -32,11 +32,12 @@ try {
     loop: d.loop,
     log,
   });
-  port.postMessage({ type: 'ready', port: sim.port, venues: sim.venues, bases: Object.fromEntries(sim.venues.map((v) => [v, { ws: sim.wsBase(v), rest: sim.restBase(v) }])) });
-  void sim.ended.then(() => port.postMessage({ type: 'ended', stats: sim.stats() }));
-  port.on('message', (m: { type: string }) => {
-    if (m.type === 'close') void sim.close().then(() => port.close());
+  send({ type: 'ready', port: sim.port, venues: sim.venues, bases: Object.fromEntries(sim.venues.map((v) => [v, { ws: sim.wsBase(v), rest: sim.restBase(v) }])) });
+  void sim.ended.then(() => send({ type: 'ended', stats: sim.stats() }));
+  process.on('message', (m: { type: string }) => {
+    if (m.type === 'close') void sim.close().then(() => process.exit(0));
   });
 } catch (e) {
-  port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e), code: (e as { code?: string }).code });
+  send({ type: 'error', message: e instanceof Error ? e.message : String(e), code: (e as { code?: string }).code });
+  process.exit(1);
 }

@@ -1,4 +1,4 @@
-// Worker-thread entry: registers the TypeScript loader in this thread, then runs the simulator worker.
+// Child-process entry of the simulator: registers the TypeScript loader, then runs the simulator.
 import { register } from 'tsx/esm/api';
 
 register();
