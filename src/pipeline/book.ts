@@ -146,6 +146,31 @@ export class BookSide {
    */
   load(levels: readonly Level[]): number {
     this.clear();
+    const m = levels.length;
+    if (this.px.length < m) this.grow(Math.max(64, m * 2));
+    // Venues send snapshots sorted best first: fill directly while that holds (strictly, sizes > 0).
+    const desc = this.descending;
+    let n = 0;
+    let i = 0;
+    for (; i < m; i++) {
+      const l = levels[i];
+      const p = parseDecimal(l[0]);
+      const c = l[1].charCodeAt(0);
+      if (!(p - p === 0) || !(c >= 49 && c <= 57)) break; // bad price, or a size that needs a closer look
+      if (n > 0 && (desc ? p >= this.px[n - 1] : p <= this.px[n - 1])) break; // not strictly best-first
+      this.px[n] = p;
+      this.slot[n] = n;
+      this.pool.push(l);
+      n++;
+    }
+    this.n = n;
+    if (i === m) return 0;
+    return this.loadSlow(levels);
+  }
+
+  /** General snapshot load: any order, zero sizes skipped, a later level at a repeated price wins. */
+  private loadSlow(levels: readonly Level[]): number {
+    this.clear();
     let bad = 0;
     const tmp: { p: number; l: Level; i: number }[] = [];
     for (let i = 0; i < levels.length; i++) {
@@ -164,8 +189,7 @@ export class BookSide {
     let n = 0;
     for (let k = 0; k < tmp.length; k++) {
       const t = tmp[k];
-      const last = k + 1 < tmp.length && tmp[k + 1].p === t.p; // a later level at the same price wins
-      if (last) continue;
+      if (k + 1 < tmp.length && tmp[k + 1].p === t.p) continue; // a later level at the same price wins
       if (parseDecimal(t.l[1]) === 0) continue;
       this.px[n] = t.p;
       this.slot[n] = this.pool.length;

@@ -77,3 +77,20 @@ describe('L2Book', () => {
     expect(b.bids.length + b.asks.length).toBe(0);
   });
 });
+
+describe('BookSide.load', () => {
+  it('loads sorted and unsorted snapshots identically, skipping zero sizes and keeping the later duplicate', () => {
+    const sorted = new BookSide(true);
+    sorted.load([['10', '1'], ['9', '2'], ['8', '3']]);
+    expect(sorted.top()).toEqual([['10', '1'], ['9', '2'], ['8', '3']]);
+    const messy = new BookSide(true);
+    expect(messy.load([['9', '2'], ['10', '1'], ['7', '0'], ['8', '5'], ['8', '3'], ['x', '1']])).toBe(1);
+    expect(messy.top()).toEqual([['10', '1'], ['9', '2'], ['8', '3']]);
+    const asks = new BookSide(false);
+    asks.load([['1', '1'], ['2', '0.5'], ['3', '7']]); // '0.5' takes the careful path
+    expect(asks.top()).toEqual([['1', '1'], ['2', '0.5'], ['3', '7']]);
+    asks.setLevel(['2', '0']);
+    asks.setLevel(['1.5', '4']);
+    expect(asks.top()).toEqual([['1', '1'], ['1.5', '4'], ['3', '7']]);
+  });
+});
