@@ -253,7 +253,7 @@ export class VenueRunner {
   }
 
   /** Decodes and dispatches one frame (also used by direct replay). */
-  process(conn: { session: unknown; socket?: ManagedSocket; id: string }, data: string, recvTs: number): void {
+  process(conn: { session: unknown; socket?: ManagedSocket; id: string; plan?: ConnectionPlan }, data: string, recvTs: number): void {
     const d = this.o.connector.decode({ data, recvTs }, conn.session);
     const evs = d.events;
     const counts = this.counters.events;
@@ -284,8 +284,8 @@ export class VenueRunner {
           this.sync.invalidate([sig.key], 'venue', true);
           break;
         case 'resync_connection': {
-          const keys: string[] = [];
-          for (const c of this.conns) if (c.id === conn.id) keys.push(...this.bookKeysOf(c));
+          const plan = conn.plan ?? this.conns.find((c) => c.id === conn.id)?.plan;
+          const keys = plan ? plan.subscriptions.filter((s) => s.channel === 'book').map((s) => s.instrument.key) : [];
           this.o.log.warn({ conn: conn.id, reason: sig.reason, books: keys.length }, 'resyncing every book on the connection');
           this.sync.invalidate(keys, 'gap', true);
           break;

@@ -8,7 +8,8 @@
  *   satisfy `firstSeq <= seq + 1 <= lastSeq`, Binance's rule; for one-number venues such as Bybit
  *   `firstSeq == lastSeq == u` this is `u == seq + 1`).
  * - `linked`: `prevSeq` must equal `seq` (an empty heartbeat update with `prevSeq == lastSeq == seq` is fine).
- * - `none`: deltas are only ordered against a REST snapshot (`lastSeq <= snapshot seq` dropped while aligning).
+ * - `none`: no continuity; `lastSeq` only orders deltas against the book (a delta with `lastSeq <= seq`, e.g.
+ *   older than a REST snapshot, is stale and skipped).
  *
  * A gap, checksum failure or crossed book invalidates only that instrument's book: a `book_reset` is
  * published, the book is not published again until it is rebuilt, and the runner is asked to resync
@@ -191,7 +192,9 @@ export class BookSync {
         if (ev.lastSeq <= seq && ev.prevSeq !== undefined && ev.prevSeq < seq) return 'stale';
         return 'gap';
       case 'none':
-        return 'apply';
+        // No continuity to check, but a delta older than the book (e.g. a diff that arrives after a newer REST
+        // snapshot) must not revert it.
+        return seq !== undefined && ev.lastSeq <= seq ? 'stale' : 'apply';
     }
   }
 

@@ -7,7 +7,7 @@
 import { TributaryError } from '../core/errors.ts';
 import { Bus } from '../pipeline/bus.ts';
 import { VenueRunner, type IngestLogger, type SubscriptionRequest } from '../pipeline/ingest.ts';
-import type { Connector, Http } from '../venues/connector.ts';
+import type { ConnectionPlan, Connector, Http } from '../venues/connector.ts';
 import { HttpMatcher } from './http-match.ts';
 import type { HttpRecord, Recording } from './recording.ts';
 
@@ -23,9 +23,26 @@ export class ReplayHttp implements Http {
   dirty = false;
   requests = 0;
 
-  constructor(records: Iterable<HttpRecord>) {
+  /**
+   * @param synthesize answers requests a recording cannot (the connector's `replay.synthesizeHttp`, bound to a
+   *        WebSocket base): `(method, pathAndQuery)` → body, or undefined. Used by {@link ReplayHttp.post}.
+   */
+  constructor(records: Iterable<HttpRecord>, private readonly synthesize?: (method: string, pathAndQuery: string) => string | undefined) {
     this.matcher = new HttpMatcher();
     for (const r of records) this.matcher.add(r.url, { ts: r.ts, data: r.data });
+  }
+
+  /**
+   * POST: recordings hold no POST answers, so this asks the `synthesize` hook (KuCoin's bullet token);
+   * rejects with `HTTP_ERROR` (status 404) when it has no answer.
+   */
+  post(url: string, _body: string): Promise<string> {
+    this.requests++;
+    const u = new URL(url);
+    const body = this.synthesize?.('POST', u.pathname + u.search);
+    if (body === undefined) return Promise.reject(new TributaryError('HTTP_ERROR', `no synthesized response for POST ${url}`, { url, status: 404 }));
+    this.dirty = true;
+    return Promise.resolve(body);
   }
 
   get(url: string): Promise<string> {
@@ -105,7 +122,11 @@ export function recordedRequests(rec: Recording, connector: Connector): Subscrip
  */
 export async function replayDirect(rec: Recording, connector: Connector, opts: DirectReplayOptions = {}): Promise<DirectReplayResult> {
   const bus = opts.bus ?? new Bus();
-  const http = new ReplayHttp(rec.records.filter((r): r is HttpRecord => r.t === 'http'));
+  const synthesize = connector.replay.synthesizeHttp;
+  const http = new ReplayHttp(
+    rec.records.filter((r): r is HttpRecord => r.t === 'http'),
+    synthesize ? (method, path) => synthesize.call(connector.replay, method, path, connector.defaultEndpoints.wsBase) : undefined,
+  );
   const runner = new VenueRunner({
     connector,
     endpoints: connector.defaultEndpoints,
@@ -117,7 +138,7 @@ export async function replayDirect(rec: Recording, connector: Connector, opts: D
   http.clock = Infinity; // instrument lists are answered whenever asked
   await runner.prepare();
   const plans = connector.plan(runner.subscriptions, connector.defaultEndpoints);
-  const conns = new Map<string, { id: string; session: unknown }>();
+  const conns = new Map<string, { id: string; session: unknown; plan?: ConnectionPlan }>();
   let frames = 0;
   let orphanFrames = 0;
   let recvIndex = 0;
@@ -132,7 +153,7 @@ export async function replayDirect(rec: Recording, connector: Connector, opts: D
       const path = new URL(r.addr).pathname;
       // A recording made through a path prefix (the simulator's `/{venue}`) still matches the venue path.
       const plan = plans.find((p) => new URL(p.url).pathname === path) ?? plans.find((p) => path.endsWith(new URL(p.url).pathname)) ?? plans[0];
-      if (plan) conns.set(r.conn, { id: r.conn, session: connector.newSession(plan) });
+      if (plan) conns.set(r.conn, { id: r.conn, session: connector.newSession(plan), plan });
     } else if (r.t === 'recv') {
       const idx = recvIndex++;
       const c = conns.get(r.conn);

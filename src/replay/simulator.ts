@@ -257,6 +257,8 @@ class SimClient {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly t0: number;
+  /** Recorded frames sent on this socket (for `rewriteFrame`). */
+  private nth = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -394,7 +396,8 @@ class SimClient {
       }
       this.idx++;
       if (this.topics.has(f.topic)) {
-        this.send(f.buf);
+        const rewrite = this.hooks.rewriteFrame;
+        this.send(rewrite ? Buffer.from(rewrite.call(this.hooks, f.buf.toString('utf8'), this.nth++), 'utf8') : f.buf);
         this.sentThisPass++;
         this.host.counters.framesSent++;
         this.host.counters.bytesSent += f.buf.length;

@@ -30,6 +30,8 @@ export interface FetchHttpOptions {
  *   from a numeric `Retry-After` header, or computed from an HTTP-date one);
  * - `HTTP_ERROR` on any other non-2xx status (context `{ url, status, body }`, body cut to 500 chars),
  *   on network failure (context `{ url }`, `cause` set) and on timeout (context `{ url, timeoutMs }`).
+ *
+ * `post(url, body)` (KuCoin's connection token) behaves the same with method POST and a JSON body.
  */
 export class FetchHttp implements Http {
   private readonly timeoutMs: number;
@@ -47,19 +49,36 @@ export class FetchHttp implements Http {
   }
 
   /** GETs `url` and returns the body text. See the class doc for the errors. */
-  async get(url: string): Promise<string> {
+  get(url: string): Promise<string> {
+    return this.request('GET', url, undefined);
+  }
+
+  /**
+   * POSTs `body` (JSON text, `content-type: application/json`) to `url` and returns the response body text.
+   * Same timeout, errors and `onResponse` hook as {@link FetchHttp.get} (messages start with `POST`).
+   */
+  post(url: string, body: string): Promise<string> {
+    return this.request('POST', url, body);
+  }
+
+  private async request(method: 'GET' | 'POST', url: string, payload: string | undefined): Promise<string> {
     let res: Response;
     let body: string;
     try {
-      const init: RequestInit = { method: 'GET', signal: AbortSignal.timeout(this.timeoutMs) };
-      if (this.headers) init.headers = this.headers;
+      const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
+      if (payload !== undefined) {
+        init.body = payload;
+        init.headers = { ...this.headers, 'content-type': 'application/json' };
+      } else if (this.headers) {
+        init.headers = this.headers;
+      }
       res = await this.fetchFn(url, init);
       body = await res.text();
     } catch (e) {
       if (isTimeout(e)) {
-        throw new TributaryError('HTTP_ERROR', `GET ${url} timed out after ${this.timeoutMs} ms`, { url, timeoutMs: this.timeoutMs }, { cause: e });
+        throw new TributaryError('HTTP_ERROR', `${method} ${url} timed out after ${this.timeoutMs} ms`, { url, timeoutMs: this.timeoutMs }, { cause: e });
       }
-      throw new TributaryError('HTTP_ERROR', `GET ${url} failed: ${describe(e)}`, { url }, { cause: e });
+      throw new TributaryError('HTTP_ERROR', `${method} ${url} failed: ${describe(e)}`, { url }, { cause: e });
     }
 
     const status = res.status;
@@ -67,10 +86,10 @@ export class FetchHttp implements Http {
       const context: Record<string, unknown> = { url, status };
       const retryAfterSec = parseRetryAfter(res.headers.get('retry-after'), this.now());
       if (retryAfterSec !== undefined) context.retryAfterSec = retryAfterSec;
-      throw new TributaryError('VENUE_RATE_LIMITED', `GET ${url}: rate limited (HTTP ${status})`, context);
+      throw new TributaryError('VENUE_RATE_LIMITED', `${method} ${url}: rate limited (HTTP ${status})`, context);
     }
     if (status < 200 || status > 299) {
-      throw new TributaryError('HTTP_ERROR', `GET ${url}: HTTP ${status}`, { url, status, body: body.slice(0, 500) });
+      throw new TributaryError('HTTP_ERROR', `${method} ${url}: HTTP ${status}`, { url, status, body: body.slice(0, 500) });
     }
     if (this.onResponse) {
       try {

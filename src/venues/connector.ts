@@ -21,6 +21,13 @@ export interface Http {
    *         `VENUE_RATE_LIMITED` on 429/418.
    */
   get(url: string): Promise<string>;
+  /**
+   * POSTs `body` (JSON text, sent as `application/json`) to `url` and returns the response body text.
+   * Optional: only connectors that need a POST (KuCoin's `bullet-public` token in `prepareConnection`) call it,
+   * and fail with `CONFIG_INVALID` when the client has none.
+   * @throws TributaryError as {@link Http.get}.
+   */
+  post?(url: string, body: string): Promise<string>;
 }
 
 /** A subscription of one channel of one instrument. `depth` is the book depth asked of the venue. */
@@ -197,6 +204,12 @@ export interface ReplayHooks {
    * WebSocket base for this venue. Returns the response body, or undefined to let the simulator answer 404.
    */
   synthesizeHttp?(method: string, pathAndQuery: string, wsBase: string): string | undefined;
+  /**
+   * Rewrites a recorded frame before the simulator sends it to one client; `nth` counts the recorded frames
+   * already sent on that socket (0-based). For venues with per-connection sequence numbers (Coinbase
+   * `sequence_num`) a client that subscribed to part of what was recorded must still see a contiguous sequence.
+   */
+  rewriteFrame?(data: string, nth: number): string;
 }
 
 export type { VenueId };

@@ -6,11 +6,23 @@
 import type { Connector } from './connector.ts';
 import { binanceConnector } from './binance/connector.ts';
 import { bybitConnector } from './bybit/connector.ts';
+import { krakenConnector } from './kraken/connector.ts';
+import { okxConnector } from './okx/connector.ts';
+import { coinbaseConnector } from './coinbase/connector.ts';
+import { bitstampConnector } from './bitstamp/connector.ts';
+import { kucoinConnector } from './kucoin/connector.ts';
+import { cryptoComConnector } from './crypto-com/connector.ts';
 
 /** All venues by venue id. */
 export const VENUES: Record<string, Connector> = {
   bybit: bybitConnector,
+  kraken: krakenConnector,
+  okx: okxConnector,
   binance: binanceConnector,
+  coinbase: coinbaseConnector,
+  bitstamp: bitstampConnector,
+  kucoin: kucoinConnector,
+  'crypto-com': cryptoComConnector,
 };
 
 /**
