@@ -173,7 +173,8 @@ export class VenueRunner {
       const id = `${inst.key}|${r.channel}`;
       if (seen.has(id)) continue;
       seen.add(id);
-      const depth = r.channel === 'book' ? (r.depth ?? this.o.connector.capabilities.defaultDepth) : undefined;
+      const requested = r.depth ?? this.o.connector.capabilities.defaultDepth;
+      const depth = r.channel === 'book' ? (this.o.connector.bookDepth?.(requested) ?? requested) : undefined;
       subs.push({ instrument: inst, channel: r.channel, depth });
       if (r.channel === 'book') {
         this.sync.track(inst);

@@ -141,6 +141,11 @@ export interface Connector<Session = unknown> {
    * @throws TributaryError `HTTP_ERROR` / `PROTOCOL_MALFORMED`.
    */
   loadInstruments(http: Http, endpoints: VenueEndpoints): Promise<Instrument[]>;
+  /**
+   * The book depth the venue will actually keep for a requested depth (venues offer fixed depths, e.g.
+   * Kraken 10/25/100/500/1000). Used as the truncation depth, so a book is never cut below what the venue maintains.
+   */
+  bookDepth?(requested: number | undefined): number;
   /** Pure: splits subscriptions into connections (respecting venue limits). Re-run on every reconnect. */
   plan(subs: readonly Subscription[], endpoints: VenueEndpoints): ConnectionPlan[];
   /**

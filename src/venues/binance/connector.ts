@@ -261,6 +261,7 @@ export const binanceReplay: ReplayHooks = {
 
 /** The Binance spot connector. */
 export const binanceConnector: Connector<BinanceSession> = {
+  bookDepth: binanceDepthLimit,
   venue: BINANCE,
   capabilities: CAPABILITIES,
   defaultEndpoints: { wsBase: 'wss://stream.binance.com:9443', restBase: 'https://api.binance.com' },

@@ -358,6 +358,7 @@ export const bybitReplay: ReplayHooks = {
  * else the plan id prefix), so `spot:BTCUSDT` and `linear:BTCUSDT` never mix.
  */
 export const bybitConnector: Connector<BybitSession> = {
+  bookDepth: bybitBookDepth,
   venue: BYBIT,
   capabilities: CAPABILITIES,
   defaultEndpoints: { wsBase: 'wss://stream.bybit.com', restBase: 'https://api.bybit.com' },
