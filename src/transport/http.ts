@@ -55,7 +55,8 @@ export class FetchHttp implements Http {
 
   /**
    * POSTs `body` (JSON text, `content-type: application/json`) to `url` and returns the response body text.
-   * Same timeout, errors and `onResponse` hook as {@link FetchHttp.get} (messages start with `POST`).
+   * Same timeout and errors as {@link FetchHttp.get} (messages start with `POST`). `onResponse` is not called: POST
+   * answers are connection tokens (KuCoin `bullet-public`), which recordings must not keep and replays synthesize.
    */
   post(url: string, body: string): Promise<string> {
     return this.request('POST', url, body);
@@ -91,7 +92,7 @@ export class FetchHttp implements Http {
     if (status < 200 || status > 299) {
       throw new TributaryError('HTTP_ERROR', `${method} ${url}: HTTP ${status}`, { url, status, body: body.slice(0, 500) });
     }
-    if (this.onResponse) {
+    if (this.onResponse && method === 'GET') {
       try {
         this.onResponse(url, body, this.now());
       } catch {
