@@ -40,6 +40,8 @@ export interface VenueRunnerOptions {
   readonly onSent?: (connId: string, url: string, data: string, tsMs: number) => void;
   /** Called for every frame received (recorder). */
   readonly onRecv?: (connId: string, data: string, tsMs: number) => void;
+  /** Timer for retries and backoff (default real timers); direct replay passes its virtual clock. */
+  readonly schedule?: (delayMs: number, fn: () => void) => void;
   /** Called on every connection open (recorder). */
   readonly onConnect?: (connId: string, url: string, tsMs: number) => void;
 }
@@ -78,6 +80,8 @@ interface Conn {
 }
 
 const SAMPLE_EVERY = 256;
+/** After a connection opens, books of REST-snapshot venues still without any delta get their snapshot anyway (ms). */
+const QUIET_BOOK_GRACE_MS = 2000;
 
 /** Runs one venue. */
 export class VenueRunner {
@@ -100,7 +104,10 @@ export class VenueRunner {
   private readonly snapshotQueue: { instrument: Instrument; attempt: number }[] = [];
   private readonly queued = new Set<string>();
   private snapshotBusy = false;
-  private snapshotTimer: NodeJS.Timeout | undefined;
+  /** Snapshot retry and quiet-book timers (several instruments can wait at once). */
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Consecutive stale REST snapshots per instrument (backoff on refetch). */
+  private readonly staleAttempts = new Map<string, number>();
   private sampleTick = 0;
 
   constructor(private readonly o: VenueRunnerOptions) {
@@ -210,6 +217,13 @@ export class VenueRunner {
       socket.on('open', ({ plan, url }) => {
         conn.plan = plan;
         conn.session = this.o.connector.newSession(plan);
+        if (this.o.connector.capabilities.bookSync.snapshot === 'rest') {
+          // A quiet instrument may send no delta for minutes: fetch its snapshot anyway after a grace period
+          // (deltas arriving meanwhile are buffered and trigger the fetch themselves).
+          this.later(QUIET_BOOK_GRACE_MS, () => {
+            for (const k of this.bookKeysOf(conn)) this.sync.requestSnapshot(k);
+          });
+        }
         this.o.onConnect?.(id, url, Date.now());
         this.o.bus.publish('venue_status', { venue: this.venue, connId: id, state: 'open', ts: Date.now() });
       });
@@ -304,7 +318,16 @@ export class VenueRunner {
   private onResyncRequest(instrument: Instrument, reason: ResyncReason): void {
     if (reason !== 'initial') this.o.log.warn({ symbol: instrument.symbol, reason }, 'book resync');
     if (this.o.connector.capabilities.bookSync.snapshot === 'rest') {
-      this.enqueueSnapshot(instrument);
+      if (reason === 'snapshot_stale') {
+        // The snapshot was older than the buffered deltas: fetch again, with backoff (never a tight loop).
+        const n = (this.staleAttempts.get(instrument.key) ?? 0) + 1;
+        this.staleAttempts.set(instrument.key, n);
+        this.later(this.backoff(n), () => {
+          if (this.sync.awaiting(instrument.key)) this.enqueueSnapshot(instrument, n);
+        });
+      } else {
+        this.enqueueSnapshot(instrument);
+      }
     } else {
       const entry = this.bookSubs.get(instrument.key);
       const conn = entry && this.conns.find((c) => c.id === entry.connId);
@@ -342,26 +365,46 @@ export class VenueRunner {
       .call(this.o.connector, instrument, depth, this.o.http, this.o.endpoints)
       .then((snap) => {
         this.queued.delete(instrument.key);
-        if (!this.stopped) this.sync.onRestSnapshot(instrument.key, snap);
+        if (!this.stopped && this.sync.onRestSnapshot(instrument.key, snap)) this.staleAttempts.delete(instrument.key);
       })
       .catch((e: unknown) => {
         this.queued.delete(instrument.key);
         this.counters.snapshotFailures++;
         this.count((e as TributaryError).code ?? 'HTTP_ERROR');
         this.sync.snapshotFailed(instrument.key);
-        const base = this.o.transport?.backoffBaseMs ?? 500;
-        const cap = this.o.transport?.backoffCapMs ?? 30000;
-        const delay = Math.round(Math.random() * Math.min(cap, base * 2 ** Math.min(job.attempt + 1, 16)));
+        const delay = this.backoff(job.attempt + 1);
         this.o.log.warn({ symbol: instrument.symbol, err: errorMessage(e), delayMs: delay }, 'snapshot fetch failed; retrying');
-        this.snapshotTimer = setTimeout(() => {
-          this.snapshotTimer = undefined;
-          if (!this.stopped && this.sync.awaiting(instrument.key)) this.enqueueSnapshot(instrument, job.attempt + 1);
-        }, delay);
+        this.later(delay, () => {
+          if (this.sync.awaiting(instrument.key)) this.enqueueSnapshot(instrument, job.attempt + 1);
+        });
       })
       .finally(() => {
         this.snapshotBusy = false;
         this.pumpSnapshots();
       });
+  }
+
+  /** Full-jitter exponential backoff (ms) for retry `attempt` (1-based). */
+  private backoff(attempt: number): number {
+    const base = this.o.transport?.backoffBaseMs ?? 500;
+    const cap = this.o.transport?.backoffCapMs ?? 30000;
+    return Math.round(Math.random() * Math.min(cap, base * 2 ** Math.min(attempt - 1, 16)));
+  }
+
+  /** Runs `fn` after `delayMs` unless stopped; the timer does not keep the process alive by itself. */
+  private later(delayMs: number, fn: () => void): void {
+    if (this.o.schedule) {
+      this.o.schedule(delayMs, () => {
+        if (!this.stopped) fn();
+      });
+      return;
+    }
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, delayMs);
+    t.unref();
+    this.timers.add(t);
   }
 
   /** Connection health for `/health`. */
@@ -385,7 +428,8 @@ export class VenueRunner {
     this.stopped = true;
     this.state = 'stopped';
     if (this.loadTimer) clearTimeout(this.loadTimer);
-    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await Promise.all(this.conns.map((c) => c.socket.stop()));
   }
 }

@@ -305,6 +305,18 @@ export class BookSync {
     return true;
   }
 
+  /**
+   * Asks for the REST snapshot of a book that awaits one and has none requested yet (a quiet instrument whose
+   * first delta has not arrived). Returns true when a request was made.
+   */
+  requestSnapshot(key: string): boolean {
+    const e = this.entries.get(key);
+    if (!e || e.state !== 'await_snapshot' || e.pending || this.rule.snapshot !== 'rest') return false;
+    e.pending = true;
+    this.opts.requestResync(e.instrument, 'initial');
+    return true;
+  }
+
   /** A snapshot request failed: allow the next delta (or the runner's retry) to ask again. */
   snapshotFailed(key: string): void {
     const e = this.entries.get(key);

@@ -127,10 +127,21 @@ export async function replayDirect(rec: Recording, connector: Connector, opts: D
     rec.records.filter((r): r is HttpRecord => r.t === 'http'),
     synthesize ? (method, path) => synthesize.call(connector.replay, method, path, connector.defaultEndpoints.wsBase) : undefined,
   );
+  // Retries and backoff run on the replay clock, not the wall clock.
+  let clock = -Infinity;
+  let timers: { at: number; fn: () => void }[] = [];
+  const runTimers = (until: number): number => {
+    const due = timers.filter((t) => t.at <= until);
+    if (due.length === 0) return 0;
+    timers = timers.filter((t) => t.at > until);
+    for (const t of due) t.fn();
+    return due.length;
+  };
   const runner = new VenueRunner({
     connector,
     endpoints: connector.defaultEndpoints,
     http,
+    schedule: (delayMs, fn) => timers.push({ at: (clock === -Infinity ? 0 : clock) + delayMs, fn }),
     bus,
     log: opts.log ?? SILENT,
     requests: opts.requests ?? recordedRequests(rec, connector),
@@ -145,6 +156,8 @@ export async function replayDirect(rec: Recording, connector: Connector, opts: D
   http.clock = -Infinity;
   for (const r of rec.records) {
     const now = r.ts * 1000;
+    clock = now;
+    if (runTimers(now) > 0) await flush();
     if (http.advance(now) > 0 || http.dirty) {
       http.dirty = false;
       await flush();
@@ -173,7 +186,7 @@ export async function replayDirect(rec: Recording, connector: Connector, opts: D
     }
   }
   // Answers recorded after the last frame still arrive.
-  for (let i = 0; i < 10 && (http.advance(Infinity) > 0 || http.dirty); i++) {
+  for (let i = 0; i < 10 && (runTimers(clock + 60_000) + http.advance(Infinity) > 0 || http.dirty); i++) {
     http.dirty = false;
     await flush();
   }
