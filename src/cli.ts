@@ -1,7 +1,9 @@
 /**
  * The `tributary` command line: `start`, `replay`, `simulate`.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, venueSymbols, type CliOverrides } from './config/index.ts';
 import { TributaryError, errorMessage } from './core/errors.ts';
@@ -24,6 +26,9 @@ Usage:
   tributary simulate FILE... [options]      serve recordings as the venues did (WebSocket + REST) on 127.0.0.1
   tributary record --venue V --out F.jsonl.gz [--symbols A,B] [--duration S]
                                             record live raw traffic of one venue in the recording format
+  tributary demo [FILE...] [options]        replay every shared recording (default ../shared/recordings/*.jsonl.gz)
+                                            with the demo config (config/demo.json: Bybit + Coinbase consolidated
+                                            under USDT = USD = USDC) and print summaries and venue health
   tributary help                            this text
 
 Gateway options (start, replay):
@@ -42,6 +47,7 @@ Replay / simulate options:
   --sim-port N           simulator port for replay (default: a free port)
   --exit-on-end          replay: exit once the recordings have been played and processed
   --dump-books OUT.json  replay: on exit, write every final book as JSON
+  --print-summaries      replay: print consolidated summaries and venue health every few seconds
 
 Record options:
   --venue V              the venue to record (one of: ${Object.keys(VENUES).join(', ')})
@@ -67,6 +73,7 @@ const OPTIONS = {
   'sim-port': { type: 'string' },
   'exit-on-end': { type: 'boolean' },
   'dump-books': { type: 'string' },
+  'print-summaries': { type: 'boolean' },
   venue: { type: 'string' },
   out: { type: 'string' },
   duration: { type: 'string' },
@@ -202,6 +209,10 @@ async function cmdReplay(files: string[], v: Values): Promise<void> {
     await gw.stop();
     await sim.close();
   };
+  if (v['print-summaries']) {
+    const timer = setInterval(() => printSummaries(gw), Math.max(2000, config.monitoring.health_check_interval_ms));
+    timer.unref();
+  }
   if (!v['exit-on-end']) {
     onSignals(stopAll);
     return;
@@ -274,6 +285,35 @@ async function cmdRecord(v: Values): Promise<void> {
   }
 }
 
+/** One screenful: every consolidated summary (NBBO with venues, spread, venues in) and every venue's health. */
+function printSummaries(gw: Gateway): void {
+  const lines: string[] = [`-- ${new Date().toISOString()} --`];
+  for (const s of gw.consolidator.getAllSummaries()) {
+    const bid = s.nbbo.bid ? `${s.nbbo.bid.price} (${s.nbbo.bid.venue})` : '-';
+    const ask = s.nbbo.ask ? `${s.nbbo.ask.price} (${s.nbbo.ask.venue})` : '-';
+    const spread = s.spread ? `${s.spread.abs.toPrecision(6)} = ${s.spread.bps.toFixed(2)} bps` : '-';
+    const eq = s.quoteEquivalence ? ` [${s.quoteEquivalence.join('≈')}]` : '';
+    const out = s.excluded.length ? `; excluded ${s.excluded.map((e) => `${e.venue}:${e.reason}`).join(', ')}` : '';
+    lines.push(`${s.symbol.padEnd(16)} bid ${bid}  ask ${ask}  spread ${spread}  venues ${s.venues.join('+')}${eq}${out}`);
+  }
+  for (const h of gw.healthMonitor.snapshot()) {
+    // Replayed traffic carries the venue times of the recording, so receive − venue time is meaningless there.
+    const lat = h.latencyMs === null ? '-' : Math.abs(h.latencyMs) > 3_600_000 ? 'n/a (venue clock off by hours: replay?)' : `${Math.round(h.latencyMs)} ms`;
+    lines.push(`health ${h.venue.padEnd(11)} ${h.healthy ? 'healthy  ' : 'UNHEALTHY'} ${h.updatesPerSecond.toFixed(1).padStart(7)} upd/s  latency ${lat}  errors ${h.errorCount}  gaps ${h.gaps}${h.errorMessage ? `  (${h.errorMessage})` : ''}`);
+  }
+  const arb = gw.arbitrage.recent(3);
+  for (const a of arb) lines.push(`arbitrage ${a.symbol}: buy ${a.buyVenue} ${a.buyPrice} sell ${a.sellVenue} ${a.sellPrice} net ${a.profitBps.toFixed(2)} bps vol ${a.volume}`);
+  console.log(lines.join('\n'));
+}
+
+async function cmdDemo(files: string[], v: Values): Promise<void> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = join(root, '../shared/recordings');
+  const recordings = files.length > 0 ? files : existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl.gz')).sort().map((f) => join(dir, f)) : [];
+  if (recordings.length === 0) throw new TributaryError('CONFIG_INVALID', `no recordings found in ${dir}; pass FILE... explicitly`);
+  await cmdReplay(recordings, { ...v, config: v.config ?? join(root, 'config/demo.json'), loop: v.loop ?? '0', 'print-summaries': true });
+}
+
 /** Runs the CLI with `argv` (without node and script). Returns the exit code for synchronous failures. */
 export async function main(argv: string[]): Promise<void> {
   let parsed: ReturnType<typeof parse>;
@@ -302,6 +342,9 @@ export async function main(argv: string[]): Promise<void> {
         break;
       case 'record':
         await cmdRecord(v);
+        break;
+      case 'demo':
+        await cmdDemo(rest, v);
         break;
       default:
         console.error(`tributary: unknown command ${JSON.stringify(cmd)}\n\n${HELP}`);

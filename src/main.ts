@@ -1,6 +1,8 @@
 /**
  * Composition root: takes the validated config once, wires venues → sync → bus → servers, owns lifecycle.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Config } from './config/index.ts';
 import { venueSymbols } from './config/index.ts';
 import { CHANNELS, type Channel } from './core/events.ts';
@@ -9,13 +11,17 @@ import { createMetrics, type Metrics } from './obs/metrics.ts';
 import type { BookView } from './pipeline/book.ts';
 import { Bus } from './pipeline/bus.ts';
 import { VenueRunner, type SubscriptionRequest } from './pipeline/ingest.ts';
-import { formatFeedId, type FeedInfo } from './protocol/messages.ts';
+import { ARBITRAGE_FEED, CONSOLIDATED_VENUE, HEALTH_FEED, formatFeedId, type FeedInfo } from './protocol/messages.ts';
+import { ArbitrageDetector, type ArbitrageOpportunity } from './pipeline/arbitrage.ts';
+import { Consolidator, consolidationKey, type Summary } from './pipeline/consolidate.ts';
+import { HealthMonitor, type VenueHealthReport } from './pipeline/health.ts';
 import type { GatewayApi, GatewayStatus, VenueHealth } from './server/gateway-api.ts';
 import { startRestServer } from './server/rest.ts';
 import { startWsServer } from './server/ws.ts';
 import { createHttp } from './transport/http.ts';
 import type { Http, VenueEndpoints } from './venues/connector.ts';
-import { getConnector } from './venues/index.ts';
+import { VENUES, getConnector } from './venues/index.ts';
+import { TributaryError } from './core/errors.ts';
 
 export interface GatewayOptions {
   readonly config: Readonly<Config>;
@@ -55,6 +61,10 @@ export class Gateway implements GatewayApi {
   readonly metrics: Metrics;
   readonly runners = new Map<string, VenueRunner>();
   readonly startedAt = Date.now();
+  /** Cross-venue books and the summary stream. */
+  readonly consolidator: Consolidator;
+  readonly arbitrage: ArbitrageDetector;
+  readonly healthMonitor: HealthMonitor;
   private feeds = new Map<string, FeedInfo>();
   private feedsVersion = -1;
   private readonly interest = new Map<string, number>();
@@ -64,6 +74,8 @@ export class Gateway implements GatewayApi {
   private closers: (() => Promise<void>)[] = [];
   wsPort = 0;
   apiPort = 0;
+  /** Port of the dedicated Prometheus listener (`monitoring.metrics.prometheus.port`), 0 when none. */
+  metricsPort = 0;
 
   constructor(private readonly o: GatewayOptions) {
     this.metrics = createMetrics({ beforeCollect: () => this.syncMetrics() });
@@ -73,7 +85,7 @@ export class Gateway implements GatewayApi {
     const venues = o.venues ?? Object.entries(cfg.venues).filter(([, v]) => v.enabled).map(([id]) => id);
     for (const venue of venues) {
       const connector = getConnector(venue);
-      if (!connector) throw new Error(`unknown venue ${venue}`);
+      if (!connector) throw new TributaryError('CONFIG_INVALID', `unknown venue "${venue}" (known: ${Object.keys(VENUES).join(', ')})`, { venue });
       const vc = cfg.venues[venue];
       const endpoints: VenueEndpoints = o.endpoints?.get(venue) ?? {
         wsBase: vc?.wsBase ?? connector.defaultEndpoints.wsBase,
@@ -93,12 +105,103 @@ export class Gateway implements GatewayApi {
           log: vlog,
           requests,
           transport: cfg.transport,
+          rateLimit: vc?.rateLimit,
+          isWatched: (key) => this.isWatched(venue, key),
+          onBudgetWait: () => this.metrics.restBudgetWaits.labels({ venue }).inc(),
           onConnect: o.taps?.onConnect && ((id, url, ts) => o.taps!.onConnect!(venue, id, url, ts)),
           onSent: o.taps?.onSent && ((id, url, data, ts) => o.taps!.onSent!(venue, id, url, data, ts)),
           onRecv: o.taps?.onRecv && ((id, data, ts) => o.taps!.onRecv!(venue, id, data, ts)),
         }),
       );
     }
+    const agg = cfg.aggregation;
+    const mon = cfg.monitoring;
+    const quoteGroups = agg.quote_groups.map((g) => g.map((q) => q.toUpperCase()));
+    this.groupMap = new Map(quoteGroups.filter((g) => g.length > 1).flatMap((g) => g.map((q) => [q, g] as const)));
+    this.consolidator = new Consolidator({
+      bus: this.bus,
+      maxPriceLevels: agg.max_price_levels,
+      summaryIntervalMs: agg.summary_interval_ms,
+      maxQuoteAgeMs: agg.max_quote_age_ms,
+      quoteGroups,
+      venues: agg.venues,
+      isVenueConnected: (v) => this.runners.get(v)?.connections().some((c) => c.state === 'open') ?? false,
+    });
+    const fees: Record<string, number> = {};
+    for (const [id, v] of Object.entries(cfg.venues)) if (v.takerFeeBps !== undefined) fees[id] = v.takerFeeBps;
+    this.arbitrage = new ArbitrageDetector({
+      source: this.consolidator,
+      fees,
+      defaultFeeBps: agg.arbitrage.default_taker_fee_bps,
+      minNetEdgeBps: agg.arbitrage.min_net_edge_bps,
+    });
+    this.healthMonitor = new HealthMonitor({
+      intervalMs: mon.health_check_interval_ms,
+      staleAfterMs: mon.stale_after_ms,
+      bus: this.bus,
+      venues: [...this.runners.keys()],
+      counters: (venue) => {
+        const r = this.runners.get(venue);
+        if (!r) return undefined;
+        let errors = 0;
+        for (const n of Object.values(r.counters.errors)) errors += n ?? 0;
+        let gaps = 0;
+        for (const b of r.sync.books()) gaps += b.stats.gaps;
+        return { errors, reconnects: r.counters.reconnects, gaps, lastError: r.lastError, connected: r.connections().some((c) => c.state === 'open') };
+      },
+    });
+    this.consolidator.subscribe((summary) => this.onSummary(summary));
+    this.arbitrage.subscribe((o) => this.onOpportunity(o));
+    this.healthMonitor.subscribe((reports) => this.onHealth(reports));
+  }
+
+  private readonly groupMap: Map<string, readonly string[]>;
+
+  /** True when a client subscribes to a feed of this instrument (its own feeds or its consolidated ones). */
+  private isWatched(venue: string, key: string): boolean {
+    if (this.interest.size === 0) return false;
+    const inst = this.runners.get(venue)?.instruments.get(key);
+    if (!inst) return false;
+    for (const ch of CHANNELS) if (this.interest.has(formatFeedId(venue, inst.symbol, ch))) return true;
+    const ck = consolidationKey(inst.symbol, this.groupMap);
+    return this.interest.has(formatFeedId(CONSOLIDATED_VENUE, ck, 'book')) || this.interest.has(formatFeedId(CONSOLIDATED_VENUE, ck, 'summary'));
+  }
+
+  // ---- aggregated feeds ----------------------------------------------------------------------
+
+  private onSummary(summary: Summary): void {
+    const m = this.metrics;
+    m.summariesEmitted.inc();
+    if (summary.spread) m.consolidatedSpreadBps.labels({ symbol: summary.symbol }).set(summary.spread.bps);
+    m.consolidatedVenues.labels({ symbol: summary.symbol }).set(summary.venues.length);
+    const sumFeed = formatFeedId(CONSOLIDATED_VENUE, summary.symbol, 'summary');
+    if (this.interest.has(sumFeed)) this.bus.publish('feed_data', { feedId: sumFeed, message: { type: 'summary', feed_id: sumFeed, ...summary } });
+    const bookFeed = formatFeedId(CONSOLIDATED_VENUE, summary.symbol, 'book');
+    if (this.interest.has(bookFeed)) this.bus.publish('feed_data', { feedId: bookFeed, message: this.consolidatedBookMessage(summary.symbol)! });
+  }
+
+  private consolidatedBookMessage(symbol: string): object | undefined {
+    const b = this.consolidator.getBook(symbol, Math.max(100, this.consolidator.maxPriceLevels));
+    return b && { type: 'consolidated_book', feed_id: formatFeedId(CONSOLIDATED_VENUE, b.symbol, 'book'), ...b };
+  }
+
+  private onOpportunity(o: ArbitrageOpportunity): void {
+    this.metrics.arbitrageOpportunities.inc();
+    this.bus.publish('feed_data', { feedId: ARBITRAGE_FEED, message: { type: 'arbitrage', feed_id: ARBITRAGE_FEED, ...o } });
+  }
+
+  private healthMessage(reports: readonly VenueHealthReport[]): object {
+    return { type: 'health', feed_id: HEALTH_FEED, venues: reports, timestamp: Date.now() };
+  }
+
+  private onHealth(reports: readonly VenueHealthReport[]): void {
+    for (const r of reports) {
+      const v = this.metrics.forVenue(r.venue);
+      v.healthy.set(r.healthy ? 1 : 0);
+      if (r.latencyMs !== null) v.latencyMs.set(r.latencyMs);
+      v.updatesPerSecond.set(r.updatesPerSecond);
+    }
+    this.bus.publish('feed_data', { feedId: HEALTH_FEED, message: this.healthMessage(reports) });
   }
 
   /** Starts servers, then venues (instrument loading retries in the background when offline). */
@@ -120,8 +223,29 @@ export class Gateway implements GatewayApi {
       const rest = await startRestServer({ host: cfg.api.host, port: cfg.api.port, api: this, metrics: this.metrics, log: this.o.log });
       this.apiPort = rest.port;
       this.closers.push(() => rest.close());
+      const prom = cfg.monitoring.metrics;
+      if (prom.enabled && prom.prometheus.enabled && prom.prometheus.port !== undefined) {
+        // A dedicated Prometheus listener (the API's /metrics stays available too).
+        const server = createServer((req, res) => {
+          if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+            res.writeHead(404).end();
+            return;
+          }
+          this.metrics.registry.metrics().then(
+            (text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text),
+            () => res.writeHead(500).end(),
+          );
+        });
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(prom.prometheus.port, cfg.api.host, () => resolve());
+        });
+        this.metricsPort = (server.address() as AddressInfo).port;
+        this.closers.push(() => new Promise((r) => server.close(() => r())));
+      }
     }
     await Promise.all([...this.runners.values()].map((r) => r.start()));
+    this.healthMonitor.start();
     this.rateTimer = setInterval(() => this.tick(), 1000);
     this.rateTimer.unref();
   }
@@ -179,12 +303,23 @@ export class Gateway implements GatewayApi {
     for (const r of this.runners.values()) version += r.subscriptions.length;
     if (version !== this.feedsVersion) {
       const m = new Map<string, FeedInfo>();
+      const consolidated = new Set<string>();
+      const aggVenues = this.o.config.aggregation.venues;
       for (const [venue, r] of this.runners) {
         for (const s of r.subscriptions) {
           const feed_id = formatFeedId(venue, s.instrument.symbol, s.channel);
           m.set(feed_id, { feed_id, venue, symbol: s.instrument.symbol, venue_symbol: s.instrument.venueSymbol, channel: s.channel });
+          if (s.channel === 'book' && (!aggVenues || aggVenues.includes(venue))) consolidated.add(consolidationKey(s.instrument.symbol, this.groupMap));
         }
       }
+      for (const symbol of [...consolidated].sort()) {
+        for (const channel of ['book', 'summary'] as const) {
+          const feed_id = formatFeedId(CONSOLIDATED_VENUE, symbol, channel);
+          m.set(feed_id, { feed_id, venue: CONSOLIDATED_VENUE, symbol, venue_symbol: '', channel, derived: true });
+        }
+      }
+      m.set(ARBITRAGE_FEED, { feed_id: ARBITRAGE_FEED, venue: '*', symbol: '*', venue_symbol: '', channel: 'arbitrage', derived: true });
+      m.set(HEALTH_FEED, { feed_id: HEALTH_FEED, venue: '*', symbol: '*', venue_symbol: '', channel: 'health', derived: true });
       this.feeds = m;
       this.feedsVersion = version;
     }
@@ -245,6 +380,50 @@ export class Gateway implements GatewayApi {
     return { startedAt: this.startedAt, venues: [...this.runners.keys()], instruments, messageRates };
   }
 
+  feedSnapshot(feedId: string): object | undefined {
+    const info = this.getFeed(feedId);
+    if (!info?.derived) return undefined;
+    if (feedId === HEALTH_FEED) return this.healthMessage(this.healthMonitor.snapshot());
+    if (feedId === ARBITRAGE_FEED) return undefined; // opportunities stream as they appear; REST has the recent ones
+    if (info.channel === 'summary') {
+      const s = this.consolidator.getSummary(info.symbol);
+      return s && { type: 'summary', feed_id: feedId, ...s };
+    }
+    return this.consolidatedBookMessage(info.symbol);
+  }
+
+  summary(symbol: string): object | undefined {
+    return this.consolidator.getSummary(symbol);
+  }
+
+  summaries(): object[] {
+    return this.consolidator.getAllSummaries();
+  }
+
+  arbitrageRecent(limit: number): object[] {
+    return this.arbitrage.recent(limit);
+  }
+
+  venueReports(): object[] {
+    return this.healthMonitor.snapshot() as object[];
+  }
+
+  /** `/health`: at least `monitoring.min_healthy_venues` venues are healthy. */
+  healthy(): boolean {
+    const min = this.o.config.monitoring.min_healthy_venues;
+    return this.healthMonitor.snapshot().filter((r) => r.healthy).length >= Math.min(min, this.runners.size);
+  }
+
+  /** `/ready`: some venue delivers fresh data (last update within `monitoring.stale_after_ms`). */
+  ready(): { ready: boolean; reason?: string } {
+    const reports = this.healthMonitor.snapshot();
+    const stale = this.o.config.monitoring.stale_after_ms;
+    const now = Date.now();
+    const fresh = reports.filter((r) => r.lastUpdate !== null && now - r.lastUpdate <= stale);
+    if (fresh.length === 0) return { ready: false, reason: `no venue delivered data in the last ${stale} ms` };
+    return { ready: true };
+  }
+
   /** Frames received over all venues. */
   totalFrames(): number {
     let n = 0;
@@ -274,6 +453,9 @@ export class Gateway implements GatewayApi {
 
   async stop(): Promise<void> {
     if (this.rateTimer) clearInterval(this.rateTimer);
+    this.healthMonitor.stop();
+    this.arbitrage.close();
+    this.consolidator.close();
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     for (const c of this.closers.reverse()) await c().catch(() => {});
     this.closers = [];

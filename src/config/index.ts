@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { TributaryError } from '../core/errors.ts';
 
 const channel = z.enum(['book', 'trades', 'ticker']);
+const port = z.number().int().min(0).max(65535);
 
 const venueSchema = z
   .object({
@@ -20,10 +21,69 @@ const venueSchema = z
     wsBase: z.string().url().optional(),
     /** Override of the REST base URL. */
     restBase: z.string().url().optional(),
+    /** REST request budget (token bucket) for this venue's snapshot fetches. */
+    rateLimit: z.object({ requestsPerSecond: z.number().positive(), burstSize: z.number().int().positive() }).strict().optional(),
+    /** Taker fee in bps used by the arbitrage detector. */
+    takerFeeBps: z.number().min(0).max(1000).optional(),
   })
   .strict();
 
-const port = z.number().int().min(0).max(65535);
+/** The `exchanges` section (the documented JSON shape, snake_case), mapped onto `venues`. */
+const exchangeSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Canonical symbols (`BTC/USDT`) or the venue's own symbols (`BTCUSDT`). */
+    trading_pairs: z.array(z.string().min(1)).min(1).optional(),
+    rate_limit: z.object({ requests_per_second: z.number().positive(), burst_size: z.number().int().positive() }).strict().optional(),
+    taker_fee_bps: z.number().min(0).max(1000).optional(),
+    channels: z.array(channel).min(1).optional(),
+    depth: z.number().int().positive().optional(),
+    ws_base: z.string().url().optional(),
+    rest_base: z.string().url().optional(),
+  })
+  .strict();
+
+const aggregationSchema = z
+  .object({
+    /** At most one summary per consolidated symbol per this many ms. */
+    summary_interval_ms: z.number().int().min(10).default(1000),
+    /** Levels per side in summaries. */
+    max_price_levels: z.number().int().min(1).max(1000).default(20),
+    /** A venue book not updated for this long is excluded from consolidation (ms). */
+    max_quote_age_ms: z.number().int().positive().default(10000),
+    /** Quote-currency equivalence groups, e.g. [["USDT","USD","USDC"]]; off by default. */
+    quote_groups: z.array(z.array(z.string().min(1)).min(2)).default([]),
+    /** Venues whose books are consolidated (default: all enabled). */
+    venues: z.array(z.string()).optional(),
+    arbitrage: z
+      .object({
+        min_net_edge_bps: z.number().default(0),
+        default_taker_fee_bps: z.number().min(0).default(10),
+      })
+      .strict()
+      .default({ min_net_edge_bps: 0, default_taker_fee_bps: 10 }),
+  })
+  .strict();
+
+const monitoringSchema = z
+  .object({
+    health_check_interval_ms: z.number().int().min(50).default(5000),
+    /** `/health` answers 200 only when at least this many venues are healthy. */
+    min_healthy_venues: z.number().int().min(0).default(1),
+    /** A venue with no update for this long is unhealthy; `/ready` fails when no venue has fresh data (ms). */
+    stale_after_ms: z.number().int().positive().default(30000),
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        prometheus: z
+          .object({ enabled: z.boolean().default(true), port: port.optional() })
+          .strict()
+          .default({ enabled: true }),
+      })
+      .strict()
+      .default({ enabled: true, prometheus: { enabled: true } }),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
@@ -53,6 +113,10 @@ export const configSchema = z
     /** Default symbols for venues that do not list their own. */
     symbols: z.array(z.string().min(3)).min(1).default(['BTC/USDT', 'ETH/USDT']),
     venues: z.record(z.string(), venueSchema).default({ bybit: { enabled: true, channels: ['book', 'trades', 'ticker'] }, binance: { enabled: true, channels: ['book', 'trades', 'ticker'] } }),
+    /** The documented `exchanges` shape; entries override `venues`. */
+    exchanges: z.record(z.string(), exchangeSchema).optional(),
+    aggregation: aggregationSchema.default(aggregationSchema.parse({})),
+    monitoring: monitoringSchema.default(monitoringSchema.parse({})),
     transport: z
       .object({
         connectTimeoutMs: z.number().int().positive().default(10000),
@@ -78,6 +142,10 @@ export interface CliOverrides {
   logLevel?: string;
   symbols?: string[];
   venues?: string[];
+  summaryIntervalMs?: number;
+  maxPriceLevels?: number;
+  healthCheckIntervalMs?: number;
+  quoteGroups?: string[][];
 }
 
 type Json = Record<string, unknown>;
@@ -103,6 +171,14 @@ function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
 const list = (v: string | undefined): string[] | undefined =>
   v === undefined || v.trim() === '' ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
 
+/** `USDT=USD=USDC;EUR=EURC` → [["USDT","USD","USDC"],["EUR","EURC"]]. */
+export function parseQuoteGroups(v: string): string[][] {
+  return v
+    .split(';')
+    .map((g) => g.split('=').map((q) => q.trim().toUpperCase()).filter(Boolean))
+    .filter((g) => g.length > 0);
+}
+
 /** Turns a flat override set (from env or CLI) into a partial config object. */
 function overridesToPartial(o: CliOverrides): Json {
   const p: Json = {};
@@ -110,6 +186,10 @@ function overridesToPartial(o: CliOverrides): Json {
   if (o.apiHost !== undefined || o.apiPort !== undefined) p.api = { host: o.apiHost, port: o.apiPort };
   if (o.logLevel !== undefined) p.log = { level: o.logLevel };
   if (o.symbols !== undefined) p.symbols = o.symbols;
+  if (o.summaryIntervalMs !== undefined || o.maxPriceLevels !== undefined || o.quoteGroups !== undefined) {
+    p.aggregation = { summary_interval_ms: o.summaryIntervalMs, max_price_levels: o.maxPriceLevels, quote_groups: o.quoteGroups };
+  }
+  if (o.healthCheckIntervalMs !== undefined) p.monitoring = { health_check_interval_ms: o.healthCheckIntervalMs };
   return p;
 }
 
@@ -124,6 +204,10 @@ export function envOverrides(env: NodeJS.ProcessEnv): CliOverrides {
     logLevel: env.TRIBUTARY_LOG_LEVEL || undefined,
     symbols: list(env.TRIBUTARY_SYMBOLS),
     venues: list(env.TRIBUTARY_VENUES),
+    summaryIntervalMs: intEnv(env, 'TRIBUTARY_SUMMARY_INTERVAL_MS'),
+    maxPriceLevels: intEnv(env, 'TRIBUTARY_MAX_PRICE_LEVELS'),
+    healthCheckIntervalMs: intEnv(env, 'TRIBUTARY_HEALTH_CHECK_INTERVAL_MS'),
+    quoteGroups: env.TRIBUTARY_QUOTE_GROUPS ? parseQuoteGroups(env.TRIBUTARY_QUOTE_GROUPS) : undefined,
   };
 }
 
@@ -136,9 +220,21 @@ function formatZodError(err: z.ZodError): string {
  * @throws TributaryError `CONFIG_INVALID` naming the file and every invalid field.
  */
 export function loadConfig(cli: CliOverrides = {}, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  return buildConfig(undefined, cli, env);
+}
+
+/**
+ * Validates a configuration object in the config-file shape (the library API), then applies env and CLI
+ * overrides like `loadConfig`. @throws TributaryError `CONFIG_INVALID` naming every invalid field.
+ */
+export function configFromObject(obj: Record<string, unknown>, cli: CliOverrides = {}, env: NodeJS.ProcessEnv = {}): Readonly<Config> {
+  return buildConfig(obj, cli, env);
+}
+
+function buildConfig(obj: Record<string, unknown> | undefined, cli: CliOverrides, env: NodeJS.ProcessEnv): Readonly<Config> {
   const fromEnv = envOverrides(env);
-  const file = cli.config ?? fromEnv.config;
-  let raw: Json = {};
+  const file = obj === undefined ? (cli.config ?? fromEnv.config) : undefined;
+  let raw: Json = obj ?? {};
   if (file) {
     let text: string;
     try {
@@ -161,12 +257,34 @@ export function loadConfig(cli: CliOverrides = {}, env: NodeJS.ProcessEnv = proc
     throw new TributaryError('CONFIG_INVALID', `invalid configuration${file ? ` (${file})` : ''}: ${formatZodError(parsed.error)}`, { file });
   }
   const cfg = parsed.data;
+  applyExchanges(cfg, raw.venues !== undefined);
   const only = cli.venues ?? fromEnv.venues;
   if (only) {
     for (const v of only) if (!(v in cfg.venues)) cfg.venues[v] = { enabled: true, channels: ['book', 'trades', 'ticker'] };
     for (const [id, v] of Object.entries(cfg.venues)) v.enabled = only.includes(id);
   }
   return deepFreeze(cfg);
+}
+
+/**
+ * Maps the documented `exchanges` section onto `venues` (an `exchanges` entry wins over a `venues` entry).
+ * When the file lists `exchanges` but no `venues`, the venues it does not list are disabled.
+ */
+function applyExchanges(cfg: Config, explicitVenues: boolean): void {
+  if (!cfg.exchanges) return;
+  if (!explicitVenues) for (const [id, v] of Object.entries(cfg.venues)) if (!(id in cfg.exchanges)) v.enabled = false;
+  for (const [id, ex] of Object.entries(cfg.exchanges)) {
+    const v: VenueConfig = cfg.venues[id] ?? { enabled: true, channels: ['book', 'trades', 'ticker'] };
+    v.enabled = ex.enabled;
+    if (ex.trading_pairs) v.symbols = ex.trading_pairs;
+    if (ex.channels) v.channels = ex.channels;
+    if (ex.depth !== undefined) v.depth = ex.depth;
+    if (ex.ws_base) v.wsBase = ex.ws_base;
+    if (ex.rest_base) v.restBase = ex.rest_base;
+    if (ex.rate_limit) v.rateLimit = { requestsPerSecond: ex.rate_limit.requests_per_second, burstSize: ex.rate_limit.burst_size };
+    if (ex.taker_fee_bps !== undefined) v.takerFeeBps = ex.taker_fee_bps;
+    cfg.venues[id] = v;
+  }
 }
 
 function deepFreeze<T>(o: T): T {

@@ -74,6 +74,14 @@ export class InstrumentIndex {
     return this.byKey.get(instrumentKey(type, venueSymbol));
   }
 
+  /**
+   * By canonical symbol, or by the venue's own symbol (`BTCUSDT`, `BTC-USD`): spot first, then linear, then
+   * inverse, so a bare venue symbol that names both a spot pair and a perpetual resolves to the spot pair.
+   */
+  resolve(symbol: string): Instrument | undefined {
+    return this.bySymbol.get(symbol) ?? this.byVenueSymbol('spot', symbol) ?? this.byVenueSymbol('linear', symbol) ?? this.byVenueSymbol('inverse', symbol);
+  }
+
   get size(): number {
     return this.byKey.size;
   }

@@ -46,6 +46,12 @@ export interface VenueMetrics {
   readonly reconnects: BoundCounter;
   /** `tributary_venue_connected{venue}`: 1 when at least one connection of the venue is open, else 0. */
   readonly connected: BoundGauge;
+  /** `tributary_venue_healthy{venue}`: 1 when the health monitor rates the venue healthy. */
+  readonly healthy: BoundGauge;
+  /** `tributary_venue_latency_ms{venue}`: mean receive time − venue time over the last health interval (ms). */
+  readonly latencyMs: BoundGauge;
+  /** `tributary_venue_updates_per_second{venue}` over the last health interval. */
+  readonly updatesPerSecond: BoundGauge;
   /** `tributary_events_total{venue,type}` child, `type` = normalized event type (`book_delta`, `trade`, ...). Cached. */
   events(type: string): BoundCounter;
   /** `tributary_decode_errors_total{venue,code}` child, `code` = error catalog code. Cached. */
@@ -80,6 +86,16 @@ export interface Metrics {
   readonly clientErrors: Counter<'code'>;
   /** `tributary_stage_latency_seconds{stage}`: time spent per pipeline stage, seconds (buckets 10 µs .. 1 s). */
   readonly stageLatency: Histogram<'stage'>;
+  /** `tributary_summaries_emitted_total`: consolidated summaries emitted. */
+  readonly summariesEmitted: Counter;
+  /** `tributary_consolidated_spread_bps{symbol}`: NBBO spread of each consolidated symbol, bps (negative when crossed). */
+  readonly consolidatedSpreadBps: Gauge<'symbol'>;
+  /** `tributary_consolidated_venues{symbol}`: venues included in each consolidated book. */
+  readonly consolidatedVenues: Gauge<'symbol'>;
+  /** `tributary_arbitrage_opportunities_total`: opportunities reported (new or materially changed). */
+  readonly arbitrageOpportunities: Counter;
+  /** `tributary_rest_budget_waits_total{venue}`: REST requests that waited for the venue's request budget. */
+  readonly restBudgetWaits: Counter<'venue'>;
   /** Cached pre-bound children for one venue. */
   forVenue(venue: string): VenueMetrics;
   /** Cached `stage_latency_seconds{stage}` child. */
@@ -146,6 +162,14 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const checksumFailures = new Counter({ name: `${P}checksum_failures_total`, help: 'Book checksum mismatches.', labelNames: ['venue'] as const, registers });
   const reconnects = new Counter({ name: `${P}reconnects_total`, help: 'Venue connection reconnect attempts.', labelNames: ['venue'] as const, registers });
   const venueConnected = new Gauge({ name: `${P}venue_connected`, help: '1 when the venue has at least one open connection, else 0.', labelNames: ['venue'] as const, registers });
+  const venueHealthy = new Gauge({ name: `${P}venue_healthy`, help: '1 when the venue is rated healthy (connected, fresh, not resyncing everything).', labelNames: ['venue'] as const, registers });
+  const venueLatency = new Gauge({ name: `${P}venue_latency_ms`, help: 'Mean receive time minus venue time over the last health interval, ms.', labelNames: ['venue'] as const, registers });
+  const venueUpdates = new Gauge({ name: `${P}venue_updates_per_second`, help: 'Updates per second over the last health interval.', labelNames: ['venue'] as const, registers });
+  const summariesEmitted = new Counter({ name: `${P}summaries_emitted_total`, help: 'Consolidated summaries emitted.', registers });
+  const consolidatedSpreadBps = new Gauge({ name: `${P}consolidated_spread_bps`, help: 'NBBO spread of a consolidated symbol, bps (negative when crossed across venues).', labelNames: ['symbol'] as const, registers });
+  const consolidatedVenues = new Gauge({ name: `${P}consolidated_venues`, help: 'Venues included in a consolidated book.', labelNames: ['symbol'] as const, registers });
+  const arbitrageOpportunities = new Counter({ name: `${P}arbitrage_opportunities_total`, help: 'Arbitrage opportunities reported (new or materially changed).', registers });
+  const restBudgetWaits = new Counter({ name: `${P}rest_budget_waits_total`, help: 'Venue REST requests that waited for the request budget (token bucket).', labelNames: ['venue'] as const, registers });
   const httpRequests = new Counter({ name: `${P}http_requests_total`, help: 'Venue REST requests, by outcome.', labelNames: ['venue', 'outcome'] as const, registers });
   const wsClients = new Gauge({ name: `${P}ws_clients`, help: 'Connected WebSocket clients.', registers });
   const wsMessagesSent = new Counter({ name: `${P}ws_messages_sent_total`, help: 'Messages sent to WebSocket clients (per client).', registers });
@@ -169,6 +193,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     checksumFailures: checksumFailures.labels({ venue }),
     reconnects: reconnects.labels({ venue }),
     connected: venueConnected.labels({ venue }),
+    healthy: venueHealthy.labels({ venue }),
+    latencyMs: venueLatency.labels({ venue }),
+    updatesPerSecond: venueUpdates.labels({ venue }),
     events: cached((type) => events.labels({ venue, type })),
     decodeErrors: cached((code) => decodeErrors.labels({ venue, code })),
     framesIgnored: cached((reason) => framesIgnored.labels({ venue, reason })),
@@ -192,6 +219,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     wsMessagesDropped,
     clientErrors,
     stageLatency,
+    summariesEmitted,
+    consolidatedSpreadBps,
+    consolidatedVenues,
+    arbitrageOpportunities,
+    restBudgetWaits,
     forVenue,
     stage: cached((stage) => stageLatency.labels({ stage })),
     dropped: cached((reason) => wsMessagesDropped.labels({ reason })),

@@ -40,6 +40,8 @@ export interface BusTopics {
   trade: { readonly instrument: Instrument; readonly event: TradeEvent };
   ticker: { readonly instrument: Instrument; readonly event: TickerEvent };
   venue_status: VenueStatus;
+  /** A ready-to-send message of an aggregated feed (consolidated book / summary, arbitrage, health). */
+  feed_data: { readonly feedId: string; readonly message: object };
 }
 
 type Handler<T> = (msg: T) => void;

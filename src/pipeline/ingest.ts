@@ -8,11 +8,15 @@ import type { Channel } from '../core/events.ts';
 import { TributaryError, errorMessage, type ErrorCode } from '../core/errors.ts';
 import { InstrumentIndex, type Instrument } from '../core/instruments.ts';
 import { ManagedSocket } from '../transport/ws.ts';
+import { TokenBucket } from '../transport/rate-limit.ts';
 import type { Connector, ConnectionPlan, Http, Subscription, VenueEndpoints } from '../venues/connector.ts';
 import type { Bus } from './bus.ts';
 import { BookSync, type ResyncReason } from './sync.ts';
 
-/** What to subscribe to: a canonical symbol (`BTC/USDT`) or an instrument key (`spot:BTCUSDT`), one channel. */
+/**
+ * What to subscribe to: a canonical symbol (`BTC/USDT`) or the venue's own symbol (`BTCUSDT`, spot preferred),
+ * or an instrument key (`spot:BTCUSDT`); one channel.
+ */
 export interface SubscriptionRequest {
   readonly symbol?: string;
   readonly key?: string;
@@ -40,6 +44,12 @@ export interface VenueRunnerOptions {
   readonly onSent?: (connId: string, url: string, data: string, tsMs: number) => void;
   /** Called for every frame received (recorder). */
   readonly onRecv?: (connId: string, data: string, tsMs: number) => void;
+  /** REST request budget for snapshot fetches (token bucket); unlimited when absent. */
+  readonly rateLimit?: { requestsPerSecond: number; burstSize: number };
+  /** Instruments clients watch: their resyncs are fetched first. */
+  readonly isWatched?: (key: string) => boolean;
+  /** Called when a snapshot fetch had to wait for the request budget. */
+  readonly onBudgetWait?: () => void;
   /** Timer for retries and backoff (default real timers); direct replay passes its virtual clock. */
   readonly schedule?: (delayMs: number, fn: () => void) => void;
   /** Called on every connection open (recorder). */
@@ -104,6 +114,8 @@ export class VenueRunner {
   private readonly snapshotQueue: { instrument: Instrument; attempt: number }[] = [];
   private readonly queued = new Set<string>();
   private snapshotBusy = false;
+  private readonly bucket: TokenBucket | undefined;
+  private budgetWaiting = false;
   /** Snapshot retry and quiet-book timers (several instruments can wait at once). */
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Consecutive stale REST snapshots per instrument (backoff on refetch). */
@@ -113,6 +125,7 @@ export class VenueRunner {
   constructor(private readonly o: VenueRunnerOptions) {
     this.venue = o.connector.venue;
     this.instruments = new InstrumentIndex(this.venue);
+    this.bucket = o.rateLimit ? new TokenBucket(o.rateLimit.requestsPerSecond, o.rateLimit.burstSize) : undefined;
     const checksum = o.connector.checksum;
     this.sync = new BookSync(this.venue, o.connector.capabilities.bookSync, o.bus, {
       requestResync: (i, r) => this.onResyncRequest(i, r),
@@ -170,7 +183,7 @@ export class VenueRunner {
     const subs: Subscription[] = [];
     const seen = new Set<string>();
     for (const r of this.o.requests) {
-      const inst = r.key !== undefined ? this.instruments.get(r.key) : r.symbol !== undefined ? this.instruments.bySymbolName(r.symbol) : undefined;
+      const inst = r.key !== undefined ? this.instruments.get(r.key) : r.symbol !== undefined ? this.instruments.resolve(r.symbol) : undefined;
       if (!inst) {
         this.count('INSTRUMENT_UNKNOWN');
         this.o.log.error({ symbol: r.symbol ?? r.key, code: 'INSTRUMENT_UNKNOWN' }, 'symbol not listed by the venue; skipped');
@@ -348,9 +361,22 @@ export class VenueRunner {
 
   /** Fetches queued REST snapshots one at a time (a burst of resyncs never floods the venue). */
   private pumpSnapshots(): void {
-    if (this.snapshotBusy || this.stopped) return;
-    const job = this.snapshotQueue.shift();
-    if (!job) return;
+    if (this.snapshotBusy || this.budgetWaiting || this.stopped || this.snapshotQueue.length === 0) return;
+    if (this.bucket) {
+      const wait = this.bucket.take();
+      if (wait > 0) {
+        this.budgetWaiting = true;
+        this.o.onBudgetWait?.();
+        this.later(wait, () => {
+          this.budgetWaiting = false;
+          this.pumpSnapshots();
+        });
+        return;
+      }
+    }
+    // Instruments clients watch go first.
+    const watched = this.o.isWatched ? this.snapshotQueue.findIndex((j) => this.o.isWatched!(j.instrument.key)) : -1;
+    const job = this.snapshotQueue.splice(watched > 0 ? watched : 0, 1)[0];
     this.snapshotBusy = true;
     const { instrument } = job;
     const fetchSnapshot = this.o.connector.bookSnapshot;

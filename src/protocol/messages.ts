@@ -22,9 +22,9 @@ import { z } from 'zod';
 // ───────────────────────────── feed ids ─────────────────────────────
 
 /** Data channels of a feed. */
-export type FeedChannel = 'book' | 'trades' | 'ticker';
-/** All feed channels. */
-export const FEED_CHANNELS: readonly FeedChannel[] = ['book', 'trades', 'ticker'];
+export type FeedChannel = 'book' | 'trades' | 'ticker' | 'summary';
+/** All feed channels of `{venue}:{symbol}:{channel}` ids (`summary` only for the `consolidated` pseudo-venue). */
+export const FEED_CHANNELS: readonly FeedChannel[] = ['book', 'trades', 'ticker', 'summary'];
 
 /** A parsed feed id. */
 export interface FeedIdParts {
@@ -54,7 +54,7 @@ export function parseFeedId(feedId: string): FeedIdParts | null {
   const last = feedId.lastIndexOf(':');
   if (first <= 0 || last <= first + 1) return null;
   const channel = feedId.slice(last + 1);
-  if (channel !== 'book' && channel !== 'trades' && channel !== 'ticker') return null;
+  if (channel !== 'book' && channel !== 'trades' && channel !== 'ticker' && channel !== 'summary') return null;
   return { venue: feedId.slice(0, first), symbol: feedId.slice(first + 1, last), channel };
 }
 
@@ -73,9 +73,12 @@ export const FeedInfoSchema = z.object({
   symbol: z.string(),
   /** The venue's own symbol. */
   venue_symbol: z.string(),
-  channel: z.enum(['book', 'trades', 'ticker']),
+  /** Venue feeds: `book`, `trades`, `ticker`; aggregated feeds: `book` / `summary` (venue `consolidated`), `arbitrage`, `health`. */
+  channel: z.enum(['book', 'trades', 'ticker', 'summary', 'arbitrage', 'health']),
+  /** True for aggregated feeds (not one venue's stream): `consolidated:{symbol}:book|summary`, `arbitrage`, `health`. */
+  derived: z.boolean().optional(),
 });
-/** One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel}`. */
+/** One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel, derived?}`. */
 export type FeedInfo = z.infer<typeof FeedInfoSchema>;
 
 // ───────────────────────────── client → server ─────────────────────────────
@@ -244,7 +247,93 @@ export const TickerMessageSchema = z.object({
 });
 
 /** Any server message. */
+// ───────────────────────────── aggregated feeds ─────────────────────────────
+
+/** Venue name used in consolidated feed ids: `consolidated:{symbol}:book`, `consolidated:{symbol}:summary`. */
+export const CONSOLIDATED_VENUE = 'consolidated';
+/** Feed id of the arbitrage stream. */
+export const ARBITRAGE_FEED = 'arbitrage';
+/** Feed id of the venue health stream. */
+export const HEALTH_FEED = 'health';
+
+/** One consolidated level: venue strings plus the venue it comes from (and that venue's own symbol when quotes were merged). */
+export const AttributedLevelSchema = z.object({ price: z.string(), size: z.string(), venue: z.string(), symbol: z.string().optional() });
+const Spread = z.object({ abs: z.number(), bps: z.number() }).nullable();
+const Nbbo = z.object({ bid: AttributedLevelSchema.optional(), ask: AttributedLevelSchema.optional() });
+const Excluded = z.object({ venue: z.string(), reason: z.string(), symbol: z.string().optional() });
+
+/**
+ * Consolidated book across venues (`consolidated:{symbol}:book`): merged levels best first, each with its venue;
+ * NBBO, spread (absolute in quote currency, and bps of mid), mid, the venues included and those excluded (invalid,
+ * disconnected or stale). `quoteEquivalence` lists merged quote currencies when an equivalence group was used.
+ * `timestamp` is local time (ms). Sent whole each time (at most every `summary_interval_ms`).
+ */
+export const ConsolidatedBookSchema = z.object({
+  type: z.literal('consolidated_book'),
+  feed_id: z.string(),
+  symbol: z.string(),
+  bids: z.array(AttributedLevelSchema),
+  asks: z.array(AttributedLevelSchema),
+  nbbo: Nbbo,
+  spread: Spread,
+  mid: z.number().nullable(),
+  crossed: z.boolean(),
+  venues: z.array(z.string()),
+  excluded: z.array(Excluded),
+  quoteEquivalence: z.array(z.string()).optional(),
+  timestamp: z.number(),
+});
+/** Summary (`consolidated:{symbol}:summary`): `{symbol, spread, bids, asks, venues, timestamp}` plus NBBO and mid, `max_price_levels` deep. */
+export const SummaryMessageSchema = ConsolidatedBookSchema.extend({ type: z.literal('summary') });
+/**
+ * Arbitrage opportunity (`arbitrage`): buy at `buyVenue`'s ask, sell at `sellVenue`'s bid. `profitBps` is net of
+ * both taker fees; `volume` is executable at those two prices (base units). `id` is stable while it persists;
+ * `revision` grows when its profit changes materially.
+ */
+export const ArbitrageMessageSchema = z.object({
+  type: z.literal('arbitrage'),
+  feed_id: z.literal('arbitrage'),
+  id: z.string(),
+  revision: z.number(),
+  symbol: z.string(),
+  buyVenue: z.string(),
+  sellVenue: z.string(),
+  buyPrice: z.string(),
+  sellPrice: z.string(),
+  grossBps: z.number(),
+  profitBps: z.number(),
+  volume: z.number(),
+  timestamp: z.number(),
+});
+/** Venue health (`health`), sent every `health_check_interval_ms`. Times in ms; `latencyMs` = receive time − venue time. */
+export const HealthMessageSchema = z.object({
+  type: z.literal('health'),
+  feed_id: z.literal('health'),
+  venues: z.array(
+    z.object({
+      venue: z.string(),
+      healthy: z.boolean(),
+      lastUpdate: z.number().nullable(),
+      errorMessage: z.string().nullable(),
+      updatesPerSecond: z.number(),
+      latencyMs: z.number().nullable(),
+      errorCount: z.number(),
+      reconnects: z.number(),
+      gaps: z.number(),
+    }),
+  ),
+  timestamp: z.number(),
+});
+export type ConsolidatedBookMessage = z.infer<typeof ConsolidatedBookSchema>;
+export type SummaryMessage = z.infer<typeof SummaryMessageSchema>;
+export type ArbitrageMessage = z.infer<typeof ArbitrageMessageSchema>;
+export type HealthMessage = z.infer<typeof HealthMessageSchema>;
+
 export const ServerMessageSchema = z.discriminatedUnion('type', [
+  ConsolidatedBookSchema,
+  SummaryMessageSchema,
+  ArbitrageMessageSchema,
+  HealthMessageSchema,
   ConnectionEstablishedSchema,
   SubscriptionConfirmedSchema,
   UnsubscriptionConfirmedSchema,

@@ -68,4 +68,18 @@ export interface GatewayApi {
   /** Health of every configured venue. */
   health(): VenueHealth[];
   status(): GatewayStatus;
+  /** Current state of an aggregated feed (sent right after `subscription_confirmed`), or undefined. */
+  feedSnapshot?(feedId: string): object | undefined;
+  /** Consolidated summary of one symbol (`GET /v1/summary/{symbol}`). */
+  summary?(symbol: string): object | undefined;
+  /** All consolidated summaries (`GET /v1/summaries`). */
+  summaries?(): object[];
+  /** Recent arbitrage opportunities, newest first (`GET /v1/arbitrage`). */
+  arbitrageRecent?(limit: number): object[];
+  /** Venue health reports (`GET /v1/venues`). */
+  venueReports?(): object[];
+  /** `/health` verdict: enough venues healthy. Falls back to "at least one venue connected" when absent. */
+  healthy?(): boolean;
+  /** `/ready` verdict: data is fresh enough to serve. */
+  ready?(): { ready: boolean; reason?: string };
 }

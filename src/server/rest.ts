@@ -116,9 +116,34 @@ export function buildRestApp(opts: RestAppOptions): FastifyInstance {
     let connected = 0;
     for (const v of venues) if (v.connected) connected++;
     const status: HealthResponse['status'] = connected === 0 ? 'down' : connected === venues.length ? 'ok' : 'degraded';
-    const body: HealthResponse = { status, venues };
-    return reply.code(connected > 0 ? 200 : 503).send(body);
+    // With a health monitor: 200 only when enough venues are healthy; else: when any venue is connected.
+    const ok = api.healthy ? api.healthy() : connected > 0;
+    const body: HealthResponse = { status: ok ? status : status === 'ok' ? 'degraded' : status, venues };
+    return reply.code(ok ? 200 : 503).send(api.venueReports ? { ...body, health: api.venueReports() } : body);
   });
+
+  app.get('/ready', async (_req, reply) => {
+    const r = api.ready ? api.ready() : { ready: api.health().some((v) => v.connected) };
+    return reply.code(r.ready ? 200 : 503).send(r);
+  });
+
+  app.get<{ Params: { '*': string } }>('/v1/summary/*', async (req, reply) => {
+    const symbol = decodeSymbol(req.params['*'] ?? '');
+    const s = api.summary?.(symbol);
+    if (s === undefined) return reply.code(404).send({ error: `no consolidated summary for "${symbol}"`, code: 'INSTRUMENT_UNKNOWN' });
+    return s;
+  });
+
+  app.get('/v1/summaries', async () => ({ summaries: api.summaries?.() ?? [] }));
+
+  app.get<{ Querystring: { limit?: unknown } }>('/v1/arbitrage', async (req, reply) => {
+    const raw = req.query.limit;
+    const limit = raw === undefined ? 100 : typeof raw === 'string' && /^[0-9]{1,4}$/.test(raw) ? Number(raw) : NaN;
+    if (!(limit >= 1 && limit <= 1000)) return reply.code(400).send({ error: 'limit must be an integer from 1 to 1000', code: 'CLIENT_BAD_REQUEST' });
+    return { opportunities: api.arbitrageRecent?.(limit) ?? [] };
+  });
+
+  app.get('/v1/venues', async () => ({ venues: api.venueReports?.() ?? api.health() }));
 
   app.get('/status', async () => api.status());
 

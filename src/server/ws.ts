@@ -265,11 +265,22 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
     return true;
   }
 
-  /** After conflation: fresh state of every book feed of the client. */
+  /** Current state of an aggregated feed for one client (if the gateway has one). Returns false if dropped. */
+  function sendDerivedState(c: Client, feedId: string): boolean {
+    const snap = api.feedSnapshot?.(feedId);
+    return snap === undefined ? true : sendData(c, JSON.stringify(snap));
+  }
+
+  /** After conflation: fresh state of every book feed (and aggregated feed) of the client. */
   function resendBooks(c: Client): void {
     for (const fid of c.feeds) {
       const feed = feeds.get(fid);
-      if (feed === undefined || feed.info.channel !== 'book') continue;
+      if (feed === undefined) continue;
+      if (feed.info.derived) {
+        if (!sendDerivedState(c, fid)) return;
+        continue;
+      }
+      if (feed.info.channel !== 'book') continue;
       if (!sendBookState(c, feed.info, true)) return; // congested again: everything is resent on the next drain
     }
   }
@@ -299,7 +310,8 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
       c.feeds.add(feedId);
     }
     sendControl(c, { type: 'subscription_confirmed', feed_id: feedId });
-    if (info.channel === 'book') sendBookState(c, info, false);
+    if (info.derived) sendDerivedState(c, feedId);
+    else if (info.channel === 'book') sendBookState(c, info, false);
   }
 
   /** Removes a client from a feed; releases upstream on the last one. */
@@ -486,7 +498,14 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
     sendControl(c, { type: 'connection_established', client_id: c.id, message: 'connected to tributary' });
   });
 
-  const offs = [bus.on('book', onBook), bus.on('book_reset', onBookReset), bus.on('trade', onTrade), bus.on('ticker', onTicker)];
+  /** Aggregated feeds: the gateway publishes ready messages; serialized once, sent to the feed's subscribers. */
+  function onFeedData(m: BusTopics['feed_data']): void {
+    const feed = feeds.get(m.feedId);
+    if (feed === undefined) return;
+    fanout(feed, JSON.stringify(m.message));
+  }
+
+  const offs = [bus.on('book', onBook), bus.on('book_reset', onBookReset), bus.on('trade', onTrade), bus.on('ticker', onTicker), bus.on('feed_data', onFeedData)];
 
   const pingTimer = setInterval(() => {
     for (const c of clients) {

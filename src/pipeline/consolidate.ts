@@ -1,0 +1,598 @@
+/**
+ * The consolidate stage: one consolidated book per canonical instrument across venues.
+ *
+ * For each consolidation key (the canonical symbol, see {@link consolidationKey}) it keeps references to the
+ * venues' live books (it never mutates them) and, on demand, k-way merges the included venues' sides into
+ * one best-first list where every level keeps its venue: equal prices on two venues stay two levels, ordered
+ * by venue id. From the merge come the NBBO (best bid / best ask across venues), the spread (absolute and in
+ * bps of the mid) and the mid.
+ *
+ * Inclusion: a venue's book is included when the venue is connected, the book is valid (not resyncing) and
+ * its last update was received at most `maxQuoteAgeMs` ago (`now() − book.recvTs`, local clock). Excluded
+ * venues are listed with the reason and come back by themselves once good again.
+ *
+ * A crossed consolidated book (one venue's bid above another venue's ask) is legitimate across venues (an
+ * arbitrage): it is reported as is, with a negative spread and `crossed: true`.
+ *
+ * Hot path: a bus `book` / `book_reset` message only marks its key dirty (two map lookups). The merge runs
+ * on the throttle timer (summaries) or on demand (`getBook`). Summaries are emitted on change, at most one
+ * per key per `summaryIntervalMs`: the first change after a quiet interval goes out on the next timer turn,
+ * later changes within the interval are coalesced and the latest state goes out when the interval ends, so
+ * a final update is never lost. A key is also recomputed when one of its included books reaches
+ * `maxQuoteAgeMs`, so a venue that falls silent is dropped without waiting for another event.
+ */
+import type { Instrument } from '../core/instruments.ts';
+import type { BookSide, BookView } from './book.ts';
+import type { Bus } from './bus.ts';
+
+/** Why a venue's book is left out of a consolidated book. */
+export type ExclusionReason = 'invalid' | 'disconnected' | 'stale';
+
+/**
+ * One level of a consolidated side: the venue's own price and size strings (quote currency per base unit;
+ * base units), and the venue it rests on. `symbol` (the venue instrument's canonical symbol) is present only
+ * for quote-equivalence keys, where one venue may contribute several instruments (e.g. BTC/USDT and BTC/USDC).
+ */
+export interface ConsolidatedLevel {
+  readonly price: string;
+  readonly size: string;
+  readonly venue: string;
+  readonly symbol?: string;
+}
+
+/** Best bid and best ask across the included venues; a side is absent when no included venue has a level there. */
+export interface Nbbo {
+  readonly bid?: ConsolidatedLevel;
+  readonly ask?: ConsolidatedLevel;
+}
+
+/** Spread of the NBBO: `abs = ask − bid` (quote currency), `bps = abs / mid × 10 000`. Negative when crossed. */
+export interface Spread {
+  readonly abs: number;
+  readonly bps: number;
+}
+
+/** A venue left out, and why (`symbol` as in {@link ConsolidatedLevel}). */
+export interface ExcludedVenue {
+  readonly venue: string;
+  readonly reason: ExclusionReason;
+  readonly symbol?: string;
+}
+
+/**
+ * A consolidated book:
+ * - `symbol`: the consolidation key (canonical symbol, or the quote-group key such as `BTC/USD`);
+ * - `bids` / `asks`: merged levels, best first, each with its venue (ties: by venue id, then symbol);
+ * - `nbbo`, `spread` (null unless both sides exist), `mid` (`(bid + ask) / 2`, null unless both sides exist);
+ * - `crossed`: the best bid is above the best ask (across venues);
+ * - `venues`: venues included (sorted); `excluded`: venues left out with the reason;
+ * - `quoteEquivalence`: only on quote-group keys, the quotes of the included instruments that were merged
+ *   (in group order, e.g. `["USD","USDT"]`);
+ * - `timestamp`: local time (ms since epoch) the view was computed.
+ * Computed numbers (`spread`, `mid`) are rounded to 12 significant digits to drop float noise.
+ */
+export interface ConsolidatedBook {
+  readonly symbol: string;
+  readonly bids: readonly ConsolidatedLevel[];
+  readonly asks: readonly ConsolidatedLevel[];
+  readonly nbbo: Nbbo;
+  readonly spread: Spread | null;
+  readonly mid: number | null;
+  readonly crossed: boolean;
+  readonly venues: readonly string[];
+  readonly excluded: readonly ExcludedVenue[];
+  readonly quoteEquivalence?: readonly string[];
+  readonly timestamp: number;
+}
+
+/** The summary stream item: a {@link ConsolidatedBook} `maxPriceLevels` deep. */
+export type Summary = ConsolidatedBook;
+
+/** One included venue book of a key, as handed to the arbitrage detector (read-only; never mutate). */
+export interface VenueBookRef {
+  readonly venue: string;
+  /** The venue instrument's canonical symbol (differs from the key under quote equivalence). */
+  readonly symbol: string;
+  readonly book: BookView;
+}
+
+export interface ConsolidatorOptions {
+  readonly bus: Bus;
+  /** Depth of summaries and the default depth of `getBook` (levels per side; default 20). */
+  readonly maxPriceLevels?: number;
+  /** At most one summary per key per this many ms (default 1000). */
+  readonly summaryIntervalMs?: number;
+  /** A book whose last update was received longer ago than this (ms) is excluded as stale (default 10000). */
+  readonly maxQuoteAgeMs?: number;
+  /**
+   * Quote-currency equivalence groups, e.g. `[["USD","USDT","USDC"]]` (off when absent or empty). Spot
+   * instruments quoted in a group's currency consolidate under `BASE/<first of group>`.
+   */
+  readonly quoteGroups?: readonly (readonly string[])[];
+  /** Whether the venue's connection(s) are up (e.g. `VenueRunner.connected`). */
+  readonly isVenueConnected: (venue: string) => boolean;
+  /** Venues whose books take part (default: all). Books of other venues are ignored here. */
+  readonly venues?: readonly string[];
+  /** Local clock, ms since epoch (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+interface Member {
+  readonly venue: string;
+  readonly key: string;
+  readonly symbol: string;
+  readonly quote: string;
+  book: BookView;
+  readonly state: KeyState;
+}
+
+interface KeyState {
+  readonly key: string;
+  /** Quote-group key: levels and exclusions carry the instrument symbol, output has `quoteEquivalence`. */
+  readonly group: readonly string[] | undefined;
+  /** Sorted by venue, then symbol (the tie order of equal prices). */
+  members: Member[];
+  dirty: boolean;
+  /** Local time (ms) of the last emitted summary (-Infinity before the first). */
+  lastEmitAt: number;
+  lastEmitted: Summary | undefined;
+  /** Local time (ms) at which an included book becomes stale (Infinity when none). */
+  staleAt: number;
+}
+
+/** Listener of summaries. */
+export type SummaryListener = (s: Summary) => void;
+
+const round12 = (x: number): number => Number(x.toPrecision(12));
+
+/** Quote → its group, upper-cased. */
+function buildGroups(groups: readonly (readonly string[])[] | undefined): Map<string, readonly string[]> {
+  const m = new Map<string, readonly string[]>();
+  for (const g of groups ?? []) {
+    const up = g.map((q) => q.toUpperCase());
+    if (up.length < 2) continue;
+    for (const q of up) m.set(q, up);
+  }
+  return m;
+}
+
+/**
+ * The consolidation key of a canonical symbol: the symbol itself, except spot symbols (`BASE/QUOTE`)
+ * whose quote is in an equivalence group, which map to `BASE/<first of group>`. Derivatives
+ * (`BASE/QUOTE:SETTLE`) always keep their own symbol.
+ */
+export function consolidationKey(symbol: string, groups: ReadonlyMap<string, readonly string[]>): string {
+  if (groups.size === 0 || symbol.includes(':')) return symbol;
+  const slash = symbol.indexOf('/');
+  if (slash < 0) return symbol;
+  const g = groups.get(symbol.slice(slash + 1).toUpperCase());
+  return g ? `${symbol.slice(0, slash)}/${g[0]}` : symbol;
+}
+
+/**
+ * Best-first k-way merge of `sides` (one per member, members sorted by venue then symbol) down to `depth`
+ * levels. Equal prices keep one level per member, in member order.
+ */
+function mergeSides(members: readonly Member[], sides: readonly BookSide[], depth: number, descending: boolean, withSymbol: boolean): ConsolidatedLevel[] {
+  const k = sides.length;
+  const idx = new Array<number>(k).fill(0);
+  const out: ConsolidatedLevel[] = [];
+  while (out.length < depth) {
+    let best = -1;
+    let bestPx = 0;
+    for (let j = 0; j < k; j++) {
+      const s = sides[j];
+      const i = idx[j];
+      if (i >= s.length) continue;
+      const p = s.priceNum(i);
+      if (best < 0 || (descending ? p > bestPx : p < bestPx)) {
+        best = j;
+        bestPx = p;
+      }
+    }
+    if (best < 0) break;
+    const s = sides[best];
+    const i = idx[best]++;
+    const m = members[best];
+    out.push(withSymbol ? { price: s.price(i), size: s.size(i), venue: m.venue, symbol: m.symbol } : { price: s.price(i), size: s.size(i), venue: m.venue });
+  }
+  return out;
+}
+
+function sameLevels(a: readonly ConsolidatedLevel[], b: readonly ConsolidatedLevel[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.price !== y.price || x.size !== y.size || x.venue !== y.venue || x.symbol !== y.symbol) return false;
+  }
+  return true;
+}
+
+function sameLevel(a: ConsolidatedLevel | undefined, b: ConsolidatedLevel | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.price === b.price && a.size === b.size && a.venue === b.venue && a.symbol === b.symbol;
+}
+
+/** True when two summaries differ only in `timestamp`. */
+function sameSummary(a: Summary, b: Summary): boolean {
+  return (
+    sameLevels(a.bids, b.bids) &&
+    sameLevels(a.asks, b.asks) &&
+    sameLevel(a.nbbo.bid, b.nbbo.bid) &&
+    sameLevel(a.nbbo.ask, b.nbbo.ask) &&
+    a.venues.join('\n') === b.venues.join('\n') &&
+    a.excluded.map((e) => `${e.venue} ${e.symbol ?? ''} ${e.reason}`).join('\n') === b.excluded.map((e) => `${e.venue} ${e.symbol ?? ''} ${e.reason}`).join('\n') &&
+    (a.quoteEquivalence ?? []).join() === (b.quoteEquivalence ?? []).join()
+  );
+}
+
+/** Consolidated books across venues, with a throttled summary stream. See the module comment. */
+export class Consolidator implements AsyncIterable<Summary> {
+  /** Levels per side in summaries and the default `getBook` depth. */
+  readonly maxPriceLevels: number;
+  readonly summaryIntervalMs: number;
+  readonly maxQuoteAgeMs: number;
+  /** Listener exceptions caught (a throwing listener never stops the others). */
+  listenerErrors = 0;
+  private readonly groups: Map<string, readonly string[]>;
+  private readonly now: () => number;
+  private readonly isVenueConnected: (venue: string) => boolean;
+  private readonly venueFilter: ReadonlySet<string> | undefined;
+  /** venue → instrument key → member. */
+  private readonly members = new Map<string, Map<string, Member>>();
+  private readonly keys = new Map<string, KeyState>();
+  private readonly dirty = new Set<KeyState>();
+  private readonly listeners: SummaryListener[] = [];
+  private readonly updateListeners: ((keys: readonly string[]) => void)[] = [];
+  private readonly unsubs: (() => void)[] = [];
+  /** Finishers of open `stream()` iterators (ended by `close()`). */
+  private readonly streamEnders = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
+  /** Earliest `staleAt` over all keys (a lower bound; Infinity when none). */
+  private nextStaleAt = Infinity;
+  private closed = false;
+
+  constructor(opts: ConsolidatorOptions) {
+    this.maxPriceLevels = opts.maxPriceLevels ?? 20;
+    this.summaryIntervalMs = opts.summaryIntervalMs ?? 1000;
+    this.maxQuoteAgeMs = opts.maxQuoteAgeMs ?? 10000;
+    this.groups = buildGroups(opts.quoteGroups);
+    this.now = opts.now ?? Date.now;
+    this.isVenueConnected = opts.isVenueConnected;
+    this.venueFilter = opts.venues ? new Set(opts.venues) : undefined;
+    const bus = opts.bus;
+    this.unsubs.push(
+      bus.on('book', (u) => this.onBook(u.instrument, u.book)),
+      bus.on('book_reset', (r) => {
+        const m = this.members.get(r.instrument.venue)?.get(r.instrument.key);
+        if (m) this.markDirty(m.state);
+      }),
+      bus.on('venue_status', (s) => this.recheck(s.venue)),
+    );
+  }
+
+  /** Hot path: remember the book (first time only) and mark its key dirty. */
+  private onBook(instrument: Instrument, book: BookView): void {
+    let byKey = this.members.get(instrument.venue);
+    if (byKey === undefined) {
+      if (this.venueFilter !== undefined && !this.venueFilter.has(instrument.venue)) return;
+      byKey = new Map();
+      this.members.set(instrument.venue, byKey);
+    }
+    let m = byKey.get(instrument.key);
+    if (m === undefined) {
+      m = this.addMember(instrument, book);
+      byKey.set(instrument.key, m);
+    } else {
+      m.book = book;
+    }
+    const s = m.state;
+    if (!s.dirty) this.markDirty(s);
+  }
+
+  private addMember(instrument: Instrument, book: BookView): Member {
+    const quote = instrument.quote.toUpperCase();
+    // Only spot instruments join a quote group; derivatives consolidate with identical symbols only.
+    const group = instrument.type === 'spot' && !instrument.symbol.includes(':') ? this.groups.get(quote) : undefined;
+    const key = group ? consolidationKey(instrument.symbol, this.groups) : instrument.symbol;
+    let s = this.keys.get(key);
+    if (s === undefined) {
+      s = { key, group, members: [], dirty: false, lastEmitAt: -Infinity, lastEmitted: undefined, staleAt: Infinity };
+      this.keys.set(key, s);
+    }
+    const m: Member = { venue: instrument.venue, key: instrument.key, symbol: instrument.symbol, quote, book, state: s };
+    s.members.push(m);
+    s.members.sort((a, b) => (a.venue < b.venue ? -1 : a.venue > b.venue ? 1 : a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+    return m;
+  }
+
+  private markDirty(s: KeyState): void {
+    if (this.closed) return;
+    if (!s.dirty) {
+      s.dirty = true;
+      this.dirty.add(s);
+    }
+    this.arm(s.lastEmitAt + this.summaryIntervalMs);
+  }
+
+  /** Makes sure the timer fires no later than `due` (local ms). */
+  private arm(due: number): void {
+    if (this.closed) return;
+    if (this.timer !== undefined && this.timerDue <= due) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerDue = due;
+    const delay = Math.max(0, due - this.now());
+    this.timer = setTimeout(() => this.flush(), delay === Infinity ? 2 ** 31 - 1 : Math.min(delay, 2 ** 31 - 1));
+    this.timer.unref?.();
+  }
+
+  /**
+   * Marks keys dirty so they are recomputed (and emitted if changed) on the next timer turn: every key with a
+   * book of `venue`, or every key. Call it when a venue's connectivity changes without a bus `venue_status`.
+   */
+  recheck(venue?: string): void {
+    if (venue === undefined) {
+      for (const s of this.keys.values()) this.markDirty(s);
+      return;
+    }
+    const byKey = this.members.get(venue);
+    if (!byKey) return;
+    for (const m of byKey.values()) this.markDirty(m.state);
+  }
+
+  /** Timer turn: recompute due dirty keys (and keys whose included books went stale), emit changed summaries. */
+  private flush(): void {
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    if (this.closed) return;
+    const now = this.now();
+    if (now >= this.nextStaleAt) {
+      let next = Infinity;
+      for (const s of this.keys.values()) {
+        if (now >= s.staleAt) {
+          s.staleAt = Infinity;
+          if (!s.dirty) {
+            s.dirty = true;
+            this.dirty.add(s);
+          }
+        } else if (s.staleAt < next) {
+          next = s.staleAt;
+        }
+      }
+      this.nextStaleAt = next;
+    }
+    const recomputed: string[] = [];
+    let nextDue = Infinity;
+    for (const s of this.dirty) {
+      const due = s.lastEmitAt + this.summaryIntervalMs;
+      if (now < due) {
+        if (due < nextDue) nextDue = due;
+        continue;
+      }
+      this.dirty.delete(s);
+      s.dirty = false;
+      const summary = this.compute(s, this.maxPriceLevels, now);
+      recomputed.push(s.key);
+      if (s.staleAt < this.nextStaleAt) this.nextStaleAt = s.staleAt;
+      if (s.lastEmitted === undefined || !sameSummary(s.lastEmitted, summary)) {
+        s.lastEmitted = summary;
+        s.lastEmitAt = now;
+        for (const l of this.listeners.slice()) {
+          try {
+            l(summary);
+          } catch {
+            this.listenerErrors++;
+          }
+        }
+      }
+    }
+    if (recomputed.length > 0) {
+      for (const l of this.updateListeners.slice()) {
+        try {
+          l(recomputed);
+        } catch {
+          this.listenerErrors++;
+        }
+      }
+    }
+    const next = Math.min(nextDue, this.nextStaleAt);
+    if (next < Infinity) this.arm(next);
+  }
+
+  /** Exclusion reason of one member at `now`, or undefined when included. */
+  private reason(m: Member, now: number): ExclusionReason | undefined {
+    if (!this.isVenueConnected(m.venue)) return 'disconnected';
+    if (!m.book.valid) return 'invalid';
+    if (now - m.book.recvTs > this.maxQuoteAgeMs) return 'stale';
+    return undefined;
+  }
+
+  /** Included members of a key at `now` (also refreshes the key's stale deadline). */
+  private included(s: KeyState, now: number, excluded?: ExcludedVenue[]): Member[] {
+    const inc: Member[] = [];
+    let staleAt = Infinity;
+    for (const m of s.members) {
+      const r = this.reason(m, now);
+      if (r === undefined) {
+        inc.push(m);
+        const t = m.book.recvTs + this.maxQuoteAgeMs + 1;
+        if (t < staleAt) staleAt = t;
+      } else if (excluded) {
+        excluded.push(s.group ? { venue: m.venue, reason: r, symbol: m.symbol } : { venue: m.venue, reason: r });
+      }
+    }
+    s.staleAt = staleAt;
+    return inc;
+  }
+
+  private compute(s: KeyState, depth: number, now: number): ConsolidatedBook {
+    const excluded: ExcludedVenue[] = [];
+    const inc = this.included(s, now, excluded);
+    const withSymbol = s.group !== undefined;
+    const d = Math.max(1, depth);
+    const bidsAll = mergeSides(inc, inc.map((m) => m.book.bids), d, true, withSymbol);
+    const asksAll = mergeSides(inc, inc.map((m) => m.book.asks), d, false, withSymbol);
+    const bid = bidsAll[0];
+    const ask = asksAll[0];
+    let spread: Spread | null = null;
+    let mid: number | null = null;
+    let crossed = false;
+    if (bid !== undefined && ask !== undefined) {
+      // Best numeric prices: the merge's heads are the members' level 0.
+      let b = -Infinity;
+      let a = Infinity;
+      for (const m of inc) {
+        if (m.book.bids.length > 0 && m.book.bids.priceNum(0) > b) b = m.book.bids.priceNum(0);
+        if (m.book.asks.length > 0 && m.book.asks.priceNum(0) < a) a = m.book.asks.priceNum(0);
+      }
+      const mv = (a + b) / 2;
+      mid = round12(mv);
+      spread = { abs: round12(a - b), bps: round12(((a - b) / mv) * 10000) };
+      crossed = b > a;
+    }
+    const nbbo: Nbbo = bid !== undefined || ask !== undefined ? { ...(bid ? { bid } : {}), ...(ask ? { ask } : {}) } : {};
+    const venues = [...new Set(inc.map((m) => m.venue))];
+    const out: ConsolidatedBook = {
+      symbol: s.key,
+      bids: depth >= 1 ? bidsAll.slice(0, depth) : [],
+      asks: depth >= 1 ? asksAll.slice(0, depth) : [],
+      nbbo,
+      spread,
+      mid,
+      crossed,
+      venues,
+      excluded,
+      ...(s.group ? { quoteEquivalence: s.group.filter((q) => inc.some((m) => m.quote === q)) } : {}),
+      timestamp: now,
+    };
+    return out;
+  }
+
+  /** The consolidation key a canonical symbol maps to (`BTC/USDT` → `BTC/USD` under a USD group). */
+  keyOf(symbol: string): string {
+    return consolidationKey(symbol, this.groups);
+  }
+
+  /** Consolidation keys seen so far (a key appears with its first published book). */
+  symbols(): string[] {
+    return [...this.keys.keys()];
+  }
+
+  /**
+   * The consolidated book of `symbol` (a consolidation key or any member's canonical symbol), `depth`
+   * levels per side (default `maxPriceLevels`), computed now; undefined when no venue ever published a
+   * book for it.
+   */
+  getBook(symbol: string, depth?: number): ConsolidatedBook | undefined {
+    const s = this.keys.get(this.keyOf(symbol));
+    return s ? this.compute(s, depth ?? this.maxPriceLevels, this.now()) : undefined;
+  }
+
+  /** The current summary of `symbol` (`maxPriceLevels` deep, computed now), or undefined. */
+  getSummary(symbol: string): Summary | undefined {
+    return this.getBook(symbol, this.maxPriceLevels);
+  }
+
+  /** Current summaries of every key, computed now. */
+  getAllSummaries(): Summary[] {
+    const now = this.now();
+    return [...this.keys.values()].map((s) => this.compute(s, this.maxPriceLevels, now));
+  }
+
+  /**
+   * The books currently included for `symbol` (connected, valid, fresh), sorted by venue then symbol.
+   * Read-only references to the live books: read them synchronously, never keep or mutate them.
+   */
+  venueBooks(symbol: string): VenueBookRef[] {
+    const s = this.keys.get(this.keyOf(symbol));
+    if (!s) return [];
+    return this.included(s, this.now()).map((m) => ({ venue: m.venue, symbol: m.symbol, book: m.book }));
+  }
+
+  /** Calls `listener` with every emitted summary. Returns the unsubscribe function. */
+  subscribe(listener: SummaryListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Calls `listener` after each timer turn with the keys that were recomputed (changed or not), e.g. to run
+   * the arbitrage detector on them. Returns the unsubscribe function.
+   */
+  onUpdate(listener: (symbols: readonly string[]) => void): () => void {
+    this.updateListeners.push(listener);
+    return () => {
+      const i = this.updateListeners.indexOf(listener);
+      if (i >= 0) this.updateListeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Summaries as an async iterator. Bounded: pending summaries are conflated per key (only the latest of a
+   * key waits), so a slow consumer holds at most one summary per key. Ends on `signal` abort, `return()`
+   * (e.g. `break` in `for await`) or {@link close}.
+   */
+  stream(signal?: AbortSignal): AsyncIterableIterator<Summary> {
+    const pending = new Map<string, Summary>();
+    let wake: (() => void) | undefined;
+    let done = false;
+    const unsub = this.subscribe((s) => {
+      pending.delete(s.symbol);
+      pending.set(s.symbol, s);
+      wake?.();
+    });
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      unsub();
+      this.streamEnders.delete(finish);
+      wake?.();
+    };
+    this.streamEnders.add(finish);
+    if (signal?.aborted) finish();
+    else signal?.addEventListener('abort', finish, { once: true });
+    const it: AsyncIterableIterator<Summary> = {
+      next: async (): Promise<IteratorResult<Summary>> => {
+        for (;;) {
+          const first = pending.entries().next();
+          if (!first.done) {
+            pending.delete(first.value[0]);
+            return { value: first.value[1], done: false };
+          }
+          if (done) return { value: undefined, done: true };
+          await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+        }
+      },
+      return: async (): Promise<IteratorResult<Summary>> => {
+        finish();
+        pending.clear();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return it;
+      },
+    };
+    return it;
+  }
+
+  /** Same as {@link stream} without a signal. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Summary> {
+    return this.stream();
+  }
+
+  /** Detaches from the bus, stops the timer and ends open streams. */
+  close(): void {
+    this.closed = true;
+    for (const u of this.unsubs) u();
+    this.unsubs.length = 0;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const f of [...this.streamEnders]) f();
+  }
+}
