@@ -256,7 +256,8 @@ function buildConfig(obj: Record<string, unknown> | undefined, cli: CliOverrides
   if (!parsed.success) {
     throw new TributaryError('CONFIG_INVALID', `invalid configuration${file ? ` (${file})` : ''}: ${formatZodError(parsed.error)}`, { file });
   }
-  const cfg = parsed.data;
+  // zod returns its `.default()` objects by reference: clone before adjusting and freezing.
+  const cfg = structuredClone(parsed.data);
   applyExchanges(cfg, raw.venues !== undefined);
   const only = cli.venues ?? fromEnv.venues;
   if (only) {

@@ -60,3 +60,30 @@ describe('config', () => {
     expect(() => loadConfig({}, { TRIBUTARY_PORT: 'abc' })).toThrow(/TRIBUTARY_PORT must be an integer/);
   });
 });
+
+describe('config: the documented exchanges / aggregation / monitoring shape', () => {
+  it('maps exchanges onto venues, disables unlisted venues and keeps aggregation settings', () => {
+    const p = file(
+      'exchanges.json',
+      JSON.stringify({
+        exchanges: { binance: { enabled: true, trading_pairs: ['BTCUSDT'], rate_limit: { requests_per_second: 10, burst_size: 20 } } },
+        aggregation: { summary_interval_ms: 250, max_price_levels: 5 },
+        monitoring: { health_check_interval_ms: 1000, metrics: { enabled: true, prometheus: { enabled: true, port: 9090 } } },
+      }),
+    );
+    const c = loadConfig({ config: p }, { TRIBUTARY_MAX_PRICE_LEVELS: '7' });
+    expect(c.venues.binance).toEqual(expect.objectContaining({ enabled: true, symbols: ['BTCUSDT'], rateLimit: { requestsPerSecond: 10, burstSize: 20 } }));
+    expect(c.venues.bybit.enabled).toBe(false);
+    expect(c.aggregation.summary_interval_ms).toBe(250);
+    expect(c.aggregation.max_price_levels).toBe(7); // env overrides the file
+    expect(c.aggregation.quote_groups).toEqual([]); // equivalence groups are off by default
+    expect(c.monitoring.metrics.prometheus.port).toBe(9090);
+    // Loading twice in one process must not trip over frozen defaults.
+    expect(loadConfig({}, {}).venues.bybit.enabled).toBe(true);
+  });
+
+  it('parses quote groups from the environment', () => {
+    const c = loadConfig({}, { TRIBUTARY_QUOTE_GROUPS: 'usdt=usd=usdc;eur=eurc' });
+    expect(c.aggregation.quote_groups).toEqual([['USDT', 'USD', 'USDC'], ['EUR', 'EURC']]);
+  });
+});
