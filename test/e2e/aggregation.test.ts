@@ -45,6 +45,7 @@ describe.skipIf(!bybit || !coinbase)('e2e: consolidated feeds over replay', () =
 
   it('streams consolidated summaries and books with venue attribution, and venue health', async () => {
     const ws = new WebSocket(wsUrl);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- protocol messages are checked field by field below
     const msgs: Record<string, any>[] = [];
     ws.on('message', (d) => msgs.push(JSON.parse(String(d))));
     await new Promise((r) => ws.once('open', r));
