@@ -5,9 +5,10 @@
  * {@link BinanceSession} key cache; never throws on venue input. Hot path: one `JSON.parse`, dispatch on the
  * payload's `e`, level arrays handed through untouched.
  */
-import type { BookDeltaEvent, NormalizedEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
+import type { BookDeltaEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
+import { NO_EVENTS, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
 
 /** Venue id. */
 export const BINANCE = 'binance';
@@ -33,8 +34,6 @@ function keyOf(session: BinanceSession, sym: string): string {
   return k;
 }
 
-const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
-
 function ignored(reason: string): Decoded {
   return Object.freeze({ events: NO_EVENTS, signal: Object.freeze({ kind: 'ignored', reason }) });
 }
@@ -46,20 +45,6 @@ const IGNORED_AVG = ignored('avgPrice');
 const IGNORED_PARTIAL = ignored('partialDepth');
 const IGNORED_RESULT = ignored('result');
 const SHUTDOWN: Decoded = Object.freeze({ events: NO_EVENTS, signal: Object.freeze({ kind: 'reconnect', reason: 'serverShutdown' }) });
-
-function malformed(why: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `binance: ${why}`, { venue: BINANCE, frame: data.slice(0, 200) }) },
-  };
-}
-
-function unknown(what: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `binance: unknown frame (${what})`, { venue: BINANCE, frame: data.slice(0, 200) }) },
-  };
-}
 
 /** Error codes that mean "slow down": -1003 TOO_MANY_REQUESTS, -1015 too many orders, HTTP-style 429 / 418. */
 function isRateLimit(code: number): boolean {
@@ -83,16 +68,6 @@ function venueError(code: number, msg: unknown, id: unknown, data: string): Deco
   };
 }
 
-/** True when `a` is an array of `[string, string, ...]` levels. Reads, never copies. */
-function levelsOk(a: unknown): boolean {
-  if (!Array.isArray(a)) return false;
-  for (let i = 0; i < a.length; i++) {
-    const l = a[i];
-    if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
-  }
-  return true;
-}
-
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
 
 /**
@@ -102,7 +77,7 @@ function levelsOk(a: unknown): boolean {
 function decodeDepth(p: any, frame: InboundFrame, session: BinanceSession): Decoded {
   const { s, U, u, E, b, a } = p;
   if (typeof s !== 'string' || typeof U !== 'number' || typeof u !== 'number' || typeof E !== 'number' || !levelsOk(b) || !levelsOk(a)) {
-    return malformed('depthUpdate lacks s, U, u, E, b or a', frame.data);
+    return malformedFrame(BINANCE, 'depthUpdate lacks s, U, u, E, b or a', frame.data);
   }
   const ev: BookDeltaEvent = {
     type: 'book_delta',
@@ -126,9 +101,9 @@ function decodeDepth(p: any, frame: InboundFrame, session: BinanceSession): Deco
 function decodeTrade(p: any, id: unknown, frame: InboundFrame, session: BinanceSession): Decoded {
   const { s, p: price, q, T, m } = p;
   if (typeof s !== 'string' || typeof price !== 'string' || typeof q !== 'string' || typeof T !== 'number' || typeof m !== 'boolean') {
-    return malformed(`${String(p.e)} lacks s, p, q, T or m`, frame.data);
+    return malformedFrame(BINANCE, `${String(p.e)} lacks s, p, q, T or m`, frame.data);
   }
-  if (typeof id !== 'number' && typeof id !== 'string') return malformed(`${String(p.e)} lacks its trade id`, frame.data);
+  if (typeof id !== 'number' && typeof id !== 'string') return malformedFrame(BINANCE, `${String(p.e)} lacks its trade id`, frame.data);
   const ev: TradeEvent = {
     type: 'trade',
     venue: BINANCE,
@@ -150,7 +125,7 @@ function decodeTrade(p: any, id: unknown, frame: InboundFrame, session: BinanceS
 function decodeBookTicker(p: any, frame: InboundFrame, session: BinanceSession): Decoded {
   const { s, b, B, a, A, E } = p;
   if (typeof s !== 'string' || typeof b !== 'string' || typeof B !== 'string' || typeof a !== 'string' || typeof A !== 'string') {
-    return malformed('bookTicker lacks s, b, B, a or A', frame.data);
+    return malformedFrame(BINANCE, 'bookTicker lacks s, b, B, a or A', frame.data);
   }
   const ev: TickerEvent = {
     type: 'ticker',
@@ -181,13 +156,13 @@ export function decodeBinance(frame: InboundFrame, session: BinanceSession): Dec
   try {
     msg = JSON.parse(frame.data);
   } catch {
-    return malformed('invalid JSON', frame.data);
+    return malformedFrame(BINANCE, 'invalid JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object') return malformed('frame is not a JSON object', frame.data);
+  if (msg === null || typeof msg !== 'object') return malformedFrame(BINANCE, 'frame is not a JSON object', frame.data);
   let p = msg;
   if (typeof msg.stream === 'string') {
     p = msg.data;
-    if (p === null || typeof p !== 'object') return malformed('combined frame lacks data', frame.data);
+    if (p === null || typeof p !== 'object') return malformedFrame(BINANCE, 'combined frame lacks data', frame.data);
   }
   const e = p.e;
   if (typeof e === 'string') {
@@ -209,12 +184,12 @@ export function decodeBinance(frame: InboundFrame, session: BinanceSession): Dec
       case 'serverShutdown':
         return SHUTDOWN;
       default:
-        return unknown(`event ${e.slice(0, 40)}`, frame.data);
+        return unknownFrame(BINANCE, `event ${e.slice(0, 40)}`, frame.data);
     }
   }
   // bookTicker has no event type: recognised by its update id or its string best-bid field.
   if (typeof p.u === 'number' || typeof p.b === 'string') return decodeBookTicker(p, frame, session);
-  if (Array.isArray(p)) return unknown('array payload', frame.data);
+  if (Array.isArray(p)) return unknownFrame(BINANCE, 'array payload', frame.data);
   if ('result' in msg) {
     return msg.result === null ? { events: NO_EVENTS, signal: { kind: 'subscribed', detail: msg.id == null ? undefined : String(msg.id) } } : IGNORED_RESULT;
   }
@@ -224,8 +199,8 @@ export function decodeBinance(frame: InboundFrame, session: BinanceSession): Dec
   const ev = msg.event;
   if (ev !== null && typeof ev === 'object' && ev.e === 'serverShutdown') return SHUTDOWN;
   if (typeof p.lastUpdateId === 'number' && Array.isArray(p.bids)) return IGNORED_PARTIAL;
-  if ('u' in p || 'e' in p) return malformed('payload with malformed u or e', frame.data);
-  return unknown('no event type', frame.data);
+  if ('u' in p || 'e' in p) return malformedFrame(BINANCE, 'payload with malformed u or e', frame.data);
+  return unknownFrame(BINANCE, 'no event type', frame.data);
 }
 
 /* eslint-enable @typescript-eslint/no-explicit-any */

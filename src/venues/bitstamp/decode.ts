@@ -11,9 +11,10 @@
  * microtimestamp` (µs since epoch: < 2^53, exact as a double). Diffs carry no sequence and no checksum, so a
  * lost diff cannot be detected; a reconnect (incl. `bts:request_reconnect`) rebuilds the books from REST.
  */
-import type { BookDeltaEvent, Level, NormalizedEvent, TradeEvent } from '../../core/events.ts';
+import type { BookDeltaEvent, Level, TradeEvent } from '../../core/events.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
+import { NO_EVENTS, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
 
 /** Venue id. */
 export const BITSTAMP = 'bitstamp';
@@ -47,7 +48,6 @@ function keyOf(session: BitstampSession, channel: string, prefixLength: number):
   return k;
 }
 
-const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
 const NO_LEVELS: readonly Level[] = Object.freeze([]) as readonly Level[];
 
 function constant(d: Decoded): Decoded {
@@ -63,20 +63,6 @@ const IGNORED_DETAIL = ignored('detail_order_book');
 const IGNORED_LIVE_ORDERS = ignored('live_orders');
 const HEARTBEAT: Decoded = constant({ events: NO_EVENTS, signal: Object.freeze({ kind: 'heartbeat' }) });
 const RECONNECT: Decoded = constant({ events: NO_EVENTS, signal: Object.freeze({ kind: 'reconnect', reason: 'bts:request_reconnect' }) });
-
-function malformed(why: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `bitstamp: ${why}`, { venue: BITSTAMP, frame: data.slice(0, 200) }) },
-  };
-}
-
-function unknown(what: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `bitstamp: unknown frame (${what})`, { venue: BITSTAMP, frame: data.slice(0, 200) }) },
-  };
-}
 
 /**
  * `bts:error` → typed error: code 4009 or auth/token wording → `VENUE_AUTH` (private channels), rate-limit
@@ -108,16 +94,6 @@ function venueError(msg: Record<string, unknown>, data: string): Decoded {
   };
 }
 
-/** True when `a` is an array of `[string, string, ...]` levels. Reads, never copies. */
-function levelsOk(a: unknown): boolean {
-  if (!Array.isArray(a)) return false;
-  for (let i = 0; i < a.length; i++) {
-    const l = a[i];
-    if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
-  }
-  return true;
-}
-
 /** A decimal-digit string of µs since epoch → number, or NaN. */
 export function parseMicros(v: unknown): number {
   if (typeof v !== 'string' || v.length === 0 || v.length > 16) return NaN;
@@ -137,10 +113,10 @@ export function parseMicros(v: unknown): number {
  */
 function decodeDiff(msg: any, channel: string, frame: InboundFrame, session: BitstampSession): Decoded {
   const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformed('diff_order_book frame lacks data', frame.data);
+  if (d === null || typeof d !== 'object') return malformedFrame(BITSTAMP, 'diff_order_book frame lacks data', frame.data);
   const us = parseMicros(d.microtimestamp);
   const { bids, asks } = d;
-  if (us !== us || !levelsOk(bids) || !levelsOk(asks)) return malformed('diff_order_book data lacks microtimestamp, bids or asks', frame.data);
+  if (us !== us || !levelsOk(bids) || !levelsOk(asks)) return malformedFrame(BITSTAMP, 'diff_order_book data lacks microtimestamp, bids or asks', frame.data);
   const ev: BookDeltaEvent = {
     type: 'book_delta',
     venue: BITSTAMP,
@@ -162,13 +138,13 @@ function decodeDiff(msg: any, channel: string, frame: InboundFrame, session: Bit
  */
 function decodeTrade(msg: any, channel: string, frame: InboundFrame, session: BitstampSession): Decoded {
   const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformed('trade frame lacks data', frame.data);
+  if (d === null || typeof d !== 'object') return malformedFrame(BITSTAMP, 'trade frame lacks data', frame.data);
   const side = d.type === 0 ? 'buy' : d.type === 1 ? 'sell' : undefined;
   const { price_str: price, amount_str: size, id } = d;
   let ts = Math.floor(parseMicros(d.microtimestamp) / 1000);
   if (ts !== ts) ts = parseMicros(d.timestamp) * 1000;
   if (side === undefined || typeof price !== 'string' || typeof size !== 'string' || (typeof id !== 'number' && typeof id !== 'string') || ts !== ts) {
-    return malformed('trade data lacks type, price_str, amount_str, id or a timestamp', frame.data);
+    return malformedFrame(BITSTAMP, 'trade data lacks type, price_str, amount_str, id or a timestamp', frame.data);
   }
   const ev: TradeEvent = {
     type: 'trade',
@@ -217,30 +193,30 @@ export function decodeBitstamp(frame: InboundFrame, session: BitstampSession): D
   try {
     msg = JSON.parse(frame.data);
   } catch {
-    return malformed('not JSON', frame.data);
+    return malformedFrame(BITSTAMP, 'not JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformed('not a JSON object', frame.data);
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformedFrame(BITSTAMP, 'not a JSON object', frame.data);
   const event = msg.event;
-  if (typeof event !== 'string') return malformed('frame lacks event', frame.data);
+  if (typeof event !== 'string') return malformedFrame(BITSTAMP, 'frame lacks event', frame.data);
   const channel: unknown = msg.channel;
   switch (event) {
     case 'data':
-      if (typeof channel !== 'string') return malformed('data frame lacks channel', frame.data);
+      if (typeof channel !== 'string') return malformedFrame(BITSTAMP, 'data frame lacks channel', frame.data);
       if (channel.startsWith(DIFF_PREFIX)) return decodeDiff(msg, channel, frame, session);
       if (channel.startsWith(ORDER_BOOK_PREFIX)) return IGNORED_ORDER_BOOK;
       if (channel.startsWith(DETAIL_PREFIX)) return IGNORED_DETAIL;
-      return unknown(`data on ${channel}`, frame.data);
+      return unknownFrame(BITSTAMP, `data on ${channel}`, frame.data);
     case 'trade':
-      if (typeof channel !== 'string') return malformed('trade frame lacks channel', frame.data);
+      if (typeof channel !== 'string') return malformedFrame(BITSTAMP, 'trade frame lacks channel', frame.data);
       if (channel.startsWith(TRADES_PREFIX)) return decodeTrade(msg, channel, frame, session);
-      return unknown(`trade on ${channel}`, frame.data);
+      return unknownFrame(BITSTAMP, `trade on ${channel}`, frame.data);
     case 'order_created':
     case 'order_changed':
     case 'order_deleted':
       if (typeof channel === 'string' && channel.startsWith(LIVE_ORDERS_PREFIX)) return IGNORED_LIVE_ORDERS;
-      return unknown(`${event} on ${String(channel)}`, frame.data);
+      return unknownFrame(BITSTAMP, `${event} on ${String(channel)}`, frame.data);
     case 'bts:subscription_succeeded':
-      if (typeof channel !== 'string') return malformed('subscription_succeeded lacks channel', frame.data);
+      if (typeof channel !== 'string') return malformedFrame(BITSTAMP, 'subscription_succeeded lacks channel', frame.data);
       return decodeSubscribed(channel, frame, session);
     case 'bts:unsubscription_succeeded':
       return { events: NO_EVENTS, signal: { kind: 'unsubscribed', detail: typeof channel === 'string' ? channel : undefined } };
@@ -251,6 +227,6 @@ export function decodeBitstamp(frame: InboundFrame, session: BitstampSession): D
     case 'bts:error':
       return venueError(msg, frame.data);
     default:
-      return unknown(`event ${event}`, frame.data);
+      return unknownFrame(BITSTAMP, `event ${event}`, frame.data);
   }
 }

@@ -5,11 +5,12 @@
  * never throws on venue input. Hot-path rules: one `JSON.parse` per frame, dispatch on the topic's first
  * character, venue level arrays handed through untouched (they already are `[price, size]` string pairs).
  */
-import type { BookDeltaEvent, BookSnapshotEvent, NormalizedEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
+import type { BookDeltaEvent, BookSnapshotEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
 import type { BybitMarket } from './wire.ts';
 import { scanBookFrame } from './scan.ts';
+import { NO_EVENTS, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
 
 /** Venue id. */
 export const BYBIT = 'bybit';
@@ -52,8 +53,6 @@ function keyOf(session: BybitSession, sym: string): string {
   return k;
 }
 
-const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
-
 function constant(d: Decoded): Decoded {
   return Object.freeze(d);
 }
@@ -65,20 +64,6 @@ const IGNORED: Readonly<Record<string, Decoded>> = {
   auth: constant({ events: NO_EVENTS, signal: { kind: 'ignored', reason: 'auth' } }),
 };
 const HEARTBEAT: Decoded = constant({ events: NO_EVENTS, signal: { kind: 'heartbeat' } });
-
-function malformed(why: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `bybit: ${why}`, { venue: BYBIT, frame: data.slice(0, 200) }) },
-  };
-}
-
-function unknown(what: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `bybit: unknown frame (${what})`, { venue: BYBIT, frame: data.slice(0, 200) }) },
-  };
-}
 
 function rejected(msg: Record<string, unknown>, data: string): Decoded {
   const retMsg = typeof msg.ret_msg === 'string' ? msg.ret_msg : '';
@@ -99,16 +84,6 @@ function rejected(msg: Record<string, unknown>, data: string): Decoded {
   };
 }
 
-/** True when `a` is an array of `[string, string, ...]` levels. Reads, never copies. */
-function levelsOk(a: unknown): boolean {
-  if (!Array.isArray(a)) return false;
-  for (let i = 0; i < a.length; i++) {
-    const l = a[i];
-    if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
-  }
-  return true;
-}
-
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
 
 /**
@@ -119,13 +94,13 @@ function levelsOk(a: unknown): boolean {
 function decodeBook(msg: any, frame: InboundFrame, session: BybitSession): Decoded {
   const d = msg.data;
   const ts = msg.ts;
-  if (d === null || typeof d !== 'object' || typeof ts !== 'number') return malformed('orderbook frame lacks data or ts', frame.data);
+  if (d === null || typeof d !== 'object' || typeof ts !== 'number') return malformedFrame(BYBIT, 'orderbook frame lacks data or ts', frame.data);
   const s = d.s;
   const u = d.u;
   const b = d.b;
   const a = d.a;
   if (typeof s !== 'string' || typeof u !== 'number' || !levelsOk(b) || !levelsOk(a)) {
-    return malformed('orderbook data lacks s, u, b or a', frame.data);
+    return malformedFrame(BYBIT, 'orderbook data lacks s, u, b or a', frame.data);
   }
   const type = msg.type;
   if (type === 'delta') {
@@ -155,7 +130,7 @@ function decodeBook(msg: any, frame: InboundFrame, session: BybitSession): Decod
     };
     return { events: [ev] };
   }
-  return malformed('orderbook frame type is neither snapshot nor delta', frame.data);
+  return malformedFrame(BYBIT, 'orderbook frame type is neither snapshot nor delta', frame.data);
 }
 
 /**
@@ -165,17 +140,17 @@ function decodeBook(msg: any, frame: InboundFrame, session: BybitSession): Decod
  */
 function decodeTrades(msg: any, frame: InboundFrame, session: BybitSession): Decoded {
   const list = msg.data;
-  if (!Array.isArray(list)) return malformed('publicTrade frame lacks a data array', frame.data);
+  if (!Array.isArray(list)) return malformedFrame(BYBIT, 'publicTrade frame lacks a data array', frame.data);
   const n = list.length;
   const events = new Array<TradeEvent>(n);
   for (let j = 0; j < n; j++) {
     const t = list[j];
-    if (t === null || typeof t !== 'object') return malformed('publicTrade element is not an object', frame.data);
+    if (t === null || typeof t !== 'object') return malformedFrame(BYBIT, 'publicTrade element is not an object', frame.data);
     const S = t.S;
     const side = S === 'Buy' ? 'buy' : S === 'Sell' ? 'sell' : undefined;
     const { s, p, v, i, T } = t;
     if (side === undefined || typeof s !== 'string' || typeof p !== 'string' || typeof v !== 'string' || typeof i !== 'string' || typeof T !== 'number') {
-      return malformed('publicTrade element lacks T, s, S, v, p or i', frame.data);
+      return malformedFrame(BYBIT, 'publicTrade element lacks T, s, S, v, p or i', frame.data);
     }
     events[j] = { type: 'trade', venue: BYBIT, key: keyOf(session, s), price: p, size: v, side, tradeId: i, ts: T, recvTs: frame.recvTs };
   }
@@ -198,10 +173,10 @@ function decodeTicker(msg: any, frame: InboundFrame, session: BybitSession): Dec
   const d = msg.data;
   const ts = msg.ts;
   if (d === null || typeof d !== 'object' || typeof ts !== 'number' || typeof d.symbol !== 'string') {
-    return malformed('tickers frame lacks data.symbol or ts', frame.data);
+    return malformedFrame(BYBIT, 'tickers frame lacks data.symbol or ts', frame.data);
   }
   const type = msg.type;
-  if (type !== 'snapshot' && type !== 'delta') return malformed('tickers frame type is neither snapshot nor delta', frame.data);
+  if (type !== 'snapshot' && type !== 'delta') return malformedFrame(BYBIT, 'tickers frame type is neither snapshot nor delta', frame.data);
   const rawBidPrice = d.bid1Price;
   const rawBidSize = d.bid1Size;
   const rawAskPrice = d.ask1Price;
@@ -215,7 +190,7 @@ function decodeTicker(msg: any, frame: InboundFrame, session: BybitSession): Dec
   const last = field(rawLast);
   const volume24h = field(rawVolume);
   if (bidPrice === null || bidSize === null || askPrice === null || askSize === null || last === null || volume24h === null) {
-    return malformed('tickers field is not a string', frame.data);
+    return malformedFrame(BYBIT, 'tickers field is not a string', frame.data);
   }
   const sym: string = d.symbol;
   let st = session.tickers.get(sym);
@@ -267,7 +242,7 @@ function decodeOp(msg: any, frame: InboundFrame): Decoded {
     case 'auth':
       return IGNORED.auth;
     default:
-      return unknown(`op ${op}`, frame.data);
+      return unknownFrame(BYBIT, `op ${op}`, frame.data);
   }
 }
 
@@ -288,9 +263,9 @@ export function decodeBybit(frame: InboundFrame, session: BybitSession): Decoded
   try {
     msg = JSON.parse(frame.data);
   } catch {
-    return malformed('invalid JSON', frame.data);
+    return malformedFrame(BYBIT, 'invalid JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object') return malformed('frame is not a JSON object', frame.data);
+  if (msg === null || typeof msg !== 'object') return malformedFrame(BYBIT, 'frame is not a JSON object', frame.data);
   const topic = msg.topic;
   if (typeof topic === 'string') {
     switch (topic.charCodeAt(0)) {
@@ -313,11 +288,11 @@ export function decodeBybit(frame: InboundFrame, session: BybitSession): Decoded
         if (topic.startsWith('liquidation.')) return IGNORED.liquidation;
         break;
     }
-    return unknown(`topic ${topic.slice(0, 60)}`, frame.data);
+    return unknownFrame(BYBIT, `topic ${topic.slice(0, 60)}`, frame.data);
   }
   if (typeof msg.op === 'string') return decodeOp(msg, frame);
   if (msg.success === false) return rejected(msg, frame.data);
-  return unknown('no topic or op', frame.data);
+  return unknownFrame(BYBIT, 'no topic or op', frame.data);
 }
 
 /* eslint-enable @typescript-eslint/no-explicit-any */

@@ -12,9 +12,10 @@
  * decoder drops the frame's book events and signals `resync_connection` (every book on the connection is
  * rebuilt by resubscribing `level2`).
  */
-import type { BookDeltaEvent, BookSnapshotEvent, Level, NormalizedEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
+import type { BookDeltaEvent, BookSnapshotEvent, Level, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
+import { NO_EVENTS, malformedFrame, unknownFrame } from '../decode-util.ts';
 
 /** Venue id. */
 export const COINBASE = 'coinbase';
@@ -97,8 +98,6 @@ export function parseRfc3339Ms(s: string, session: CoinbaseSession): number {
   return dayMs + ((h * 60 + m) * 60 + sec) * 1000 + ms;
 }
 
-const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
-
 function constant(d: Decoded): Decoded {
   return Object.freeze(d);
 }
@@ -116,20 +115,6 @@ const IGNORED: Readonly<Record<string, Decoded>> = {
 };
 const IGNORED_TRADES_SNAPSHOT = ignored('market_trades_snapshot');
 const HEARTBEAT: Decoded = constant({ events: NO_EVENTS, signal: Object.freeze({ kind: 'heartbeat' }) });
-
-function malformed(why: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `coinbase: ${why}`, { venue: COINBASE, frame: data.slice(0, 200) }) },
-  };
-}
-
-function unknown(what: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `coinbase: unknown frame (${what})`, { venue: COINBASE, frame: data.slice(0, 200) }) },
-  };
-}
 
 /**
  * Error frame `{"type":"error","message":...}` → typed error: rate-limit wording → `VENUE_RATE_LIMITED`,
@@ -171,23 +156,23 @@ function decodeL2(events: any[], seq: number, envTs: number, frame: InboundFrame
   const out: (BookSnapshotEvent | BookDeltaEvent)[] = [];
   for (let j = 0; j < events.length; j++) {
     const e = events[j];
-    if (e === null || typeof e !== 'object') return malformed('l2_data event is not an object', frame.data);
+    if (e === null || typeof e !== 'object') return malformedFrame(COINBASE, 'l2_data event is not an object', frame.data);
     const { type, product_id, updates } = e;
     if (typeof product_id !== 'string' || !Array.isArray(updates) || (type !== 'snapshot' && type !== 'update')) {
-      return malformed('l2_data event lacks type, product_id or updates', frame.data);
+      return malformedFrame(COINBASE, 'l2_data event lacks type, product_id or updates', frame.data);
     }
     const bids: Level[] = [];
     const asks: Level[] = [];
     for (let i = 0; i < updates.length; i++) {
       const u = updates[i];
-      if (u === null || typeof u !== 'object') return malformed('l2_data update is not an object', frame.data);
+      if (u === null || typeof u !== 'object') return malformedFrame(COINBASE, 'l2_data update is not an object', frame.data);
       const p = u.price_level;
       const q = u.new_quantity;
-      if (typeof p !== 'string' || typeof q !== 'string') return malformed('l2_data update lacks price_level or new_quantity', frame.data);
+      if (typeof p !== 'string' || typeof q !== 'string') return malformedFrame(COINBASE, 'l2_data update lacks price_level or new_quantity', frame.data);
       const side = u.side;
       if (side === 'bid') bids.push([p, q]);
       else if (side === 'offer' || side === 'ask') asks.push([p, q]);
-      else return malformed('l2_data update side is neither bid nor offer', frame.data);
+      else return malformedFrame(COINBASE, 'l2_data update side is neither bid nor offer', frame.data);
     }
     let ts = envTs;
     if (updates.length > 0 && typeof updates[0].event_time === 'string') {
@@ -216,23 +201,23 @@ function decodeTrades(events: any[], frame: InboundFrame, session: CoinbaseSessi
   let sawSnapshot = false;
   for (let j = 0; j < events.length; j++) {
     const e = events[j];
-    if (e === null || typeof e !== 'object' || !Array.isArray(e.trades)) return malformed('market_trades event lacks trades', frame.data);
+    if (e === null || typeof e !== 'object' || !Array.isArray(e.trades)) return malformedFrame(COINBASE, 'market_trades event lacks trades', frame.data);
     if (e.type === 'snapshot') {
       sawSnapshot = true;
       continue;
     }
-    if (e.type !== 'update') return malformed('market_trades event type is neither snapshot nor update', frame.data);
+    if (e.type !== 'update') return malformedFrame(COINBASE, 'market_trades event type is neither snapshot nor update', frame.data);
     const trades = e.trades;
     for (let i = trades.length - 1; i >= 0; i--) {
       const t = trades[i];
-      if (t === null || typeof t !== 'object') return malformed('market_trades trade is not an object', frame.data);
+      if (t === null || typeof t !== 'object') return malformedFrame(COINBASE, 'market_trades trade is not an object', frame.data);
       const { product_id, trade_id, price, size, time, side } = t;
       const taker = side === 'SELL' ? 'buy' : side === 'BUY' ? 'sell' : undefined;
       if (taker === undefined || typeof product_id !== 'string' || typeof trade_id !== 'string' || typeof price !== 'string' || typeof size !== 'string' || typeof time !== 'string') {
-        return malformed('market_trades trade lacks product_id, trade_id, price, size, time or side', frame.data);
+        return malformedFrame(COINBASE, 'market_trades trade lacks product_id, trade_id, price, size, time or side', frame.data);
       }
       const ts = parseRfc3339Ms(time, session);
-      if (ts !== ts) return malformed('market_trades trade time is not RFC 3339', frame.data);
+      if (ts !== ts) return malformedFrame(COINBASE, 'market_trades trade time is not RFC 3339', frame.data);
       (out ??= []).push({ type: 'trade', venue: COINBASE, key: keyOf(session, product_id), price, size, side: taker, tradeId: trade_id, ts, recvTs: frame.recvTs });
     }
   }
@@ -249,11 +234,11 @@ function decodeTicker(events: any[], envTs: number, frame: InboundFrame, session
   const out: TickerEvent[] = [];
   for (let j = 0; j < events.length; j++) {
     const e = events[j];
-    if (e === null || typeof e !== 'object' || !Array.isArray(e.tickers)) return malformed('ticker event lacks tickers', frame.data);
+    if (e === null || typeof e !== 'object' || !Array.isArray(e.tickers)) return malformedFrame(COINBASE, 'ticker event lacks tickers', frame.data);
     const tickers = e.tickers;
     for (let i = 0; i < tickers.length; i++) {
       const t = tickers[i];
-      if (t === null || typeof t !== 'object' || typeof t.product_id !== 'string') return malformed('ticker lacks product_id', frame.data);
+      if (t === null || typeof t !== 'object' || typeof t.product_id !== 'string') return malformedFrame(COINBASE, 'ticker lacks product_id', frame.data);
       const bidPrice = field(t.best_bid);
       const bidSize = field(t.best_bid_quantity);
       const askPrice = field(t.best_ask);
@@ -261,7 +246,7 @@ function decodeTicker(events: any[], envTs: number, frame: InboundFrame, session
       const last = field(t.price);
       const volume24h = field(t.volume_24_h);
       if (bidPrice === null || bidSize === null || askPrice === null || askSize === null || last === null || volume24h === null) {
-        return malformed('ticker field is not a string', frame.data);
+        return malformedFrame(COINBASE, 'ticker field is not a string', frame.data);
       }
       const ev: TickerEvent = {
         type: 'ticker',
@@ -286,7 +271,7 @@ function decodeTicker(events: any[], envTs: number, frame: InboundFrame, session
 function decodeSubscriptions(events: any[], frame: InboundFrame): Decoded {
   const e = events[0];
   const subs = e?.subscriptions;
-  if (subs === null || typeof subs !== 'object') return malformed('subscriptions event lacks subscriptions', frame.data);
+  if (subs === null || typeof subs !== 'object') return malformedFrame(COINBASE, 'subscriptions event lacks subscriptions', frame.data);
   return { events: NO_EVENTS, signal: { kind: 'subscribed', detail: Object.keys(subs).sort().join(',') } };
 }
 
@@ -301,17 +286,17 @@ export function decodeCoinbase(frame: InboundFrame, session: CoinbaseSession): D
   try {
     msg = JSON.parse(frame.data);
   } catch {
-    return malformed('not JSON', frame.data);
+    return malformedFrame(COINBASE, 'not JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformed('not a JSON object', frame.data);
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformedFrame(COINBASE, 'not a JSON object', frame.data);
   const channel = msg.channel;
   if (typeof channel !== 'string' || msg.type === 'error') {
     if (msg.type === 'error') return venueError(msg, frame.data);
-    return unknown(typeof msg.type === 'string' ? `type ${msg.type}` : 'no channel', frame.data);
+    return unknownFrame(COINBASE, typeof msg.type === 'string' ? `type ${msg.type}` : 'no channel', frame.data);
   }
   const seq = msg.sequence_num;
   const events = msg.events;
-  if (typeof seq !== 'number' || !Array.isArray(events)) return malformed('message lacks sequence_num or events', frame.data);
+  if (typeof seq !== 'number' || !Array.isArray(events)) return malformedFrame(COINBASE, 'message lacks sequence_num or events', frame.data);
   const gap = session.lastSeq >= 0 && seq !== session.lastSeq + 1;
   const prev = session.lastSeq;
   session.lastSeq = seq;
@@ -321,7 +306,7 @@ export function decodeCoinbase(frame: InboundFrame, session: CoinbaseSession): D
     case 'l2_data': {
       if (gap) break; // the books on this connection are rebuilt: this frame's levels are moot
       const envTs = typeof msg.timestamp === 'string' ? parseRfc3339Ms(msg.timestamp, session) : NaN;
-      if (envTs !== envTs) return malformed('l2_data lacks an RFC 3339 timestamp', frame.data);
+      if (envTs !== envTs) return malformedFrame(COINBASE, 'l2_data lacks an RFC 3339 timestamp', frame.data);
       return decodeL2(events, seq, envTs, frame, session);
     }
     case 'market_trades':
@@ -330,7 +315,7 @@ export function decodeCoinbase(frame: InboundFrame, session: CoinbaseSession): D
       return { events: d.events, signal: resync(prev, seq) };
     case 'ticker': {
       const envTs = typeof msg.timestamp === 'string' ? parseRfc3339Ms(msg.timestamp, session) : NaN;
-      if (envTs !== envTs) return malformed('ticker lacks an RFC 3339 timestamp', frame.data);
+      if (envTs !== envTs) return malformedFrame(COINBASE, 'ticker lacks an RFC 3339 timestamp', frame.data);
       d = decodeTicker(events, envTs, frame, session);
       if (!gap) return d;
       return { events: d.events, signal: resync(prev, seq) };
@@ -344,7 +329,7 @@ export function decodeCoinbase(frame: InboundFrame, session: CoinbaseSession): D
       break;
     default: {
       const ig = IGNORED[channel];
-      if (ig === undefined) return unknown(`channel ${channel}`, frame.data);
+      if (ig === undefined) return unknownFrame(COINBASE, `channel ${channel}`, frame.data);
       if (!gap) return ig;
     }
   }

@@ -13,9 +13,10 @@
  *
  * Hot path: one `JSON.parse` per frame, dispatch on `result.channel`.
  */
-import type { BookDeltaEvent, BookSnapshotEvent, Level, NormalizedEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
+import type { BookDeltaEvent, BookSnapshotEvent, Level, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
+import { NO_EVENTS, malformedFrame, unknownFrame } from '../decode-util.ts';
 
 /** Venue id (the recording header's `CRYPTO.COM`). */
 export const CRYPTO_COM = 'crypto-com';
@@ -67,8 +68,6 @@ function keyOf(session: CryptoComSession, name: string): string {
   return k;
 }
 
-const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
-
 function constant(d: Decoded): Decoded {
   return Object.freeze(d);
 }
@@ -83,20 +82,6 @@ const IGNORED_CHANNELS: ReadonlyMap<string, Decoded> = new Map(
 );
 const TRADE_SNAPSHOT = ignored('trade_snapshot');
 const TRADE_EMPTY = ignored('trade_empty');
-
-function malformed(why: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `crypto-com: ${why}`, { venue: CRYPTO_COM, frame: data.slice(0, 200) }) },
-  };
-}
-
-function unknown(what: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `crypto-com: unknown frame (${what})`, { venue: CRYPTO_COM, frame: data.slice(0, 200) }) },
-  };
-}
 
 /**
  * A JSON number as a plain decimal string: `String(n)` unless that uses an exponent (`1e-7` → `0.0000001`,
@@ -199,16 +184,16 @@ export function rawIntegers(text: string, key: string): string[] {
 function decodeBookSnapshot(res: any, frame: InboundFrame, session: CryptoComSession): Decoded {
   const name = res.instrument_name;
   const data = res.data;
-  if (typeof name !== 'string' || !Array.isArray(data) || data.length === 0) return malformed('book push lacks instrument_name or data', frame.data);
+  if (typeof name !== 'string' || !Array.isArray(data) || data.length === 0) return malformedFrame(CRYPTO_COM, 'book push lacks instrument_name or data', frame.data);
   const key = keyOf(session, name);
   const events = new Array<BookSnapshotEvent>(data.length);
   for (let j = 0; j < data.length; j++) {
     const item = data[j];
-    if (item === null || typeof item !== 'object') return malformed('book item is not an object', frame.data);
+    if (item === null || typeof item !== 'object') return malformedFrame(CRYPTO_COM, 'book item is not an object', frame.data);
     const bids = levels(item.bids);
     const asks = levels(item.asks);
     const seq = item.u === undefined ? undefined : cryptoComInt(item.u);
-    if (bids === undefined || asks === undefined || (item.u !== undefined && seq === undefined)) return malformed('book item lacks bids, asks or a valid u', frame.data);
+    if (bids === undefined || asks === undefined || (item.u !== undefined && seq === undefined)) return malformedFrame(CRYPTO_COM, 'book item lacks bids, asks or a valid u', frame.data);
     events[j] = { type: 'book_snapshot', venue: CRYPTO_COM, key, bids, asks, seq, ts: cryptoComInt(item.t) ?? frame.recvTs, recvTs: frame.recvTs };
   }
   return { events };
@@ -223,7 +208,7 @@ function decodeBookSnapshot(res: any, frame: InboundFrame, session: CryptoComSes
 function decodeBookUpdate(res: any, frame: InboundFrame, session: CryptoComSession): Decoded {
   const name = res.instrument_name;
   const data = res.data;
-  if (typeof name !== 'string' || !Array.isArray(data) || data.length === 0) return malformed('book.update push lacks instrument_name or data', frame.data);
+  if (typeof name !== 'string' || !Array.isArray(data) || data.length === 0) return malformedFrame(CRYPTO_COM, 'book.update push lacks instrument_name or data', frame.data);
   const key = keyOf(session, name);
   const events = new Array<BookDeltaEvent>(data.length);
   for (let j = 0; j < data.length; j++) {
@@ -231,10 +216,10 @@ function decodeBookUpdate(res: any, frame: InboundFrame, session: CryptoComSessi
     const upd = item?.update;
     const u = cryptoComInt(item?.u);
     const pu = cryptoComInt(item?.pu);
-    if (upd === null || typeof upd !== 'object' || u === undefined || pu === undefined) return malformed('book.update item lacks update, u or pu', frame.data);
+    if (upd === null || typeof upd !== 'object' || u === undefined || pu === undefined) return malformedFrame(CRYPTO_COM, 'book.update item lacks update, u or pu', frame.data);
     const bids = levels(upd.bids ?? []);
     const asks = levels(upd.asks ?? []);
-    if (bids === undefined || asks === undefined) return malformed('book.update levels are not [price, qty, n] lists', frame.data);
+    if (bids === undefined || asks === undefined) return malformedFrame(CRYPTO_COM, 'book.update levels are not [price, qty, n] lists', frame.data);
     events[j] = { type: 'book_delta', venue: CRYPTO_COM, key, bids, asks, firstSeq: u, lastSeq: u, prevSeq: pu, ts: cryptoComInt(item.t) ?? frame.recvTs, recvTs: frame.recvTs };
   }
   return { events };
@@ -251,7 +236,7 @@ function decodeBookUpdate(res: any, frame: InboundFrame, session: CryptoComSessi
 function decodeTrades(res: any, frame: InboundFrame, session: CryptoComSession): Decoded {
   const name = res.instrument_name;
   const data = res.data;
-  if (typeof name !== 'string' || !Array.isArray(data)) return malformed('trade push lacks instrument_name or data', frame.data);
+  if (typeof name !== 'string' || !Array.isArray(data)) return malformedFrame(CRYPTO_COM, 'trade push lacks instrument_name or data', frame.data);
   if (!session.tradeSnapshotSkipped.has(name)) {
     session.tradeSnapshotSkipped.add(name);
     return TRADE_SNAPSHOT;
@@ -263,7 +248,7 @@ function decodeTrades(res: any, frame: InboundFrame, session: CryptoComSession):
   const events = new Array<TradeEvent>(n);
   for (let j = 0; j < n; j++) {
     const t = data[j];
-    if (t === null || typeof t !== 'object') return malformed('trade item is not an object', frame.data);
+    if (t === null || typeof t !== 'object') return malformedFrame(CRYPTO_COM, 'trade item is not an object', frame.data);
     const side = t.s === 'BUY' ? 'buy' : t.s === 'SELL' ? 'sell' : undefined;
     const price = dec(t.p);
     const size = dec(t.q);
@@ -275,7 +260,7 @@ function decodeTrades(res: any, frame: InboundFrame, session: CryptoComSession):
       id = rawIds.length === n ? rawIds[j] : String(t.d);
     }
     if (side === undefined || typeof price !== 'string' || typeof size !== 'string' || ts === undefined || id === undefined) {
-      return malformed('trade item lacks d, t, p, q or s', frame.data);
+      return malformedFrame(CRYPTO_COM, 'trade item lacks d, t, p, q or s', frame.data);
     }
     events[n - 1 - j] = { type: 'trade', venue: CRYPTO_COM, key, price, size, side, tradeId: id, ts, recvTs: frame.recvTs };
   }
@@ -290,12 +275,12 @@ function decodeTrades(res: any, frame: InboundFrame, session: CryptoComSession):
 function decodeTicker(res: any, frame: InboundFrame, session: CryptoComSession): Decoded {
   const name = res.instrument_name;
   const data = res.data;
-  if (typeof name !== 'string' || !Array.isArray(data) || data.length === 0) return malformed('ticker push lacks instrument_name or data', frame.data);
+  if (typeof name !== 'string' || !Array.isArray(data) || data.length === 0) return malformedFrame(CRYPTO_COM, 'ticker push lacks instrument_name or data', frame.data);
   const key = keyOf(session, name);
   const events = new Array<TickerEvent>(data.length);
   for (let j = 0; j < data.length; j++) {
     const d = data[j];
-    if (d === null || typeof d !== 'object') return malformed('ticker item is not an object', frame.data);
+    if (d === null || typeof d !== 'object') return malformedFrame(CRYPTO_COM, 'ticker item is not an object', frame.data);
     const bidPrice = dec(d.b);
     const bidSize = dec(d.bs);
     const askPrice = dec(d.k);
@@ -303,7 +288,7 @@ function decodeTicker(res: any, frame: InboundFrame, session: CryptoComSession):
     const last = dec(d.a);
     const volume24h = dec(d.v);
     if (bidPrice === null || bidSize === null || askPrice === null || askSize === null || last === null || volume24h === null) {
-      return malformed('ticker field is not a decimal', frame.data);
+      return malformedFrame(CRYPTO_COM, 'ticker field is not a decimal', frame.data);
     }
     events[j] = { type: 'ticker', venue: CRYPTO_COM, key, bidPrice, bidSize, askPrice, askSize, last, volume24h, ts: cryptoComInt(d.t) ?? frame.recvTs, recvTs: frame.recvTs };
   }
@@ -351,7 +336,7 @@ function heartbeat(msg: any, frame: InboundFrame): Decoded {
   if (typeof id === 'number' && Number.isSafeInteger(id)) idText = String(id);
   else if (typeof id === 'number') idText = rawIntegers(frame.data, 'id')[0] ?? String(id);
   else if (typeof id === 'string') idText = JSON.stringify(id);
-  else return malformed('heartbeat lacks id', frame.data);
+  else return malformedFrame(CRYPTO_COM, 'heartbeat lacks id', frame.data);
   return { events: NO_EVENTS, replies: [`{"id":${idText},"method":"public/respond-heartbeat"}`], signal: { kind: 'heartbeat' } };
 }
 
@@ -367,9 +352,9 @@ export function decodeCryptoCom(frame: InboundFrame, session: CryptoComSession):
   try {
     msg = JSON.parse(frame.data);
   } catch {
-    return malformed('invalid JSON', frame.data);
+    return malformedFrame(CRYPTO_COM, 'invalid JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformed('frame is not a JSON object', frame.data);
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformedFrame(CRYPTO_COM, 'frame is not a JSON object', frame.data);
   const code = msg.code;
   if (code !== undefined && code !== 0 && code !== '0') return venueError(msg, frame, session);
   const method = msg.method;
@@ -379,7 +364,7 @@ export function decodeCryptoCom(frame: InboundFrame, session: CryptoComSession):
       const id = typeof msg.id === 'number' || typeof msg.id === 'string' ? String(msg.id) : undefined;
       return { events: NO_EVENTS, signal: { kind: 'subscribed', detail: id } };
     }
-    if (typeof res !== 'object') return malformed('subscribe result is not an object', frame.data);
+    if (typeof res !== 'object') return malformedFrame(CRYPTO_COM, 'subscribe result is not an object', frame.data);
     const channel = res.channel;
     switch (channel) {
       case 'book':
@@ -393,7 +378,7 @@ export function decodeCryptoCom(frame: InboundFrame, session: CryptoComSession):
       default: {
         const ign = typeof channel === 'string' ? IGNORED_CHANNELS.get(channel) : undefined;
         if (ign) return ign;
-        return unknown(`channel ${String(channel).slice(0, 40)}`, frame.data);
+        return unknownFrame(CRYPTO_COM, `channel ${String(channel).slice(0, 40)}`, frame.data);
       }
     }
   }
@@ -401,7 +386,7 @@ export function decodeCryptoCom(frame: InboundFrame, session: CryptoComSession):
   if (method === 'unsubscribe') {
     return { events: NO_EVENTS, signal: { kind: 'unsubscribed', detail: typeof msg.id === 'number' || typeof msg.id === 'string' ? String(msg.id) : undefined } };
   }
-  return unknown(typeof method === 'string' ? `method ${method.slice(0, 40)}` : 'no method', frame.data);
+  return unknownFrame(CRYPTO_COM, typeof method === 'string' ? `method ${method.slice(0, 40)}` : 'no method', frame.data);
 }
 
 /* eslint-enable @typescript-eslint/no-explicit-any */

@@ -18,6 +18,7 @@ import type { BookDeltaEvent, BookSnapshotEvent, Level, NormalizedEvent, TickerE
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
 import type { KrakenProtocol } from './wire.ts';
+import { NO_EVENTS, isObject, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
 
 /** Venue id. */
 export const KRAKEN = 'kraken';
@@ -127,7 +128,6 @@ function v2Info(session: KrakenSession, symbol: string): KrakenSymbolInfo {
   return i;
 }
 
-const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
 const NO_LEVELS: readonly Level[] = Object.freeze([]) as readonly Level[];
 
 function constant(d: Decoded): Decoded {
@@ -142,20 +142,6 @@ const IGNORED: Readonly<Record<string, Decoded>> = {
   level3: constant({ events: NO_EVENTS, signal: { kind: 'ignored', reason: 'level3' } }),
   subscriptionStatus: constant({ events: NO_EVENTS, signal: { kind: 'ignored', reason: 'subscriptionStatus' } }),
 };
-
-function malformed(why: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `kraken: ${why}`, { venue: KRAKEN, frame: data.slice(0, 200) }) },
-  };
-}
-
-function unknown(what: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `kraken: unknown frame (${what})`, { venue: KRAKEN, frame: data.slice(0, 200) }) },
-  };
-}
 
 /**
  * Error code of a Kraken error text: rate limits (`Exceeded msg rate`, `EAPI:Rate limit exceeded`,
@@ -176,20 +162,6 @@ function venueError(text: string, context: Record<string, unknown>, data: string
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
-function isObject(v: unknown): v is Record<string, any> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** True when `a` is an array of `[string, string, ...]` levels. Reads, never copies. */
-function levelsOk(a: unknown): a is Level[] {
-  if (!Array.isArray(a)) return false;
-  for (let i = 0; i < a.length; i++) {
-    const l = a[i];
-    if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
-  }
-  return true;
-}
 
 /** Seconds-with-microseconds decimal string → ms since the epoch (floored), or NaN. */
 function secondsToMs(s: unknown): number {
@@ -227,11 +199,11 @@ function checksumValue(v: unknown): number | undefined {
  */
 function decodeV1Book(m: any[], n: number, pair: string, frame: InboundFrame, session: KrakenSession): Decoded {
   const first = m[1];
-  if (!isObject(first)) return malformed('book payload is not an object', frame.data);
+  if (!isObject(first)) return malformedFrame(KRAKEN, 'book payload is not an object', frame.data);
   if (first.as !== undefined || first.bs !== undefined) {
     const asks = first.as ?? NO_LEVELS;
     const bids = first.bs ?? NO_LEVELS;
-    if (!levelsOk(asks) || !levelsOk(bids)) return malformed('book snapshot as/bs are not level arrays', frame.data);
+    if (!levelsOk(asks) || !levelsOk(bids)) return malformedFrame(KRAKEN, 'book snapshot as/bs are not level arrays', frame.data);
     const key = v1Key(session, pair);
     const ev: BookSnapshotEvent = {
       type: 'book_snapshot',
@@ -250,21 +222,21 @@ function decodeV1Book(m: any[], n: number, pair: string, frame: InboundFrame, se
   let checksum: number | undefined;
   for (let i = 1; i < n - 2; i++) {
     const p = m[i];
-    if (!isObject(p)) return malformed('book update payload is not an object', frame.data);
+    if (!isObject(p)) return malformedFrame(KRAKEN, 'book update payload is not an object', frame.data);
     if (p.a !== undefined) {
-      if (!levelsOk(p.a)) return malformed('book update a is not a level array', frame.data);
+      if (!levelsOk(p.a)) return malformedFrame(KRAKEN, 'book update a is not a level array', frame.data);
       asks = asks === undefined ? p.a : asks.concat(p.a);
     }
     if (p.b !== undefined) {
-      if (!levelsOk(p.b)) return malformed('book update b is not a level array', frame.data);
+      if (!levelsOk(p.b)) return malformedFrame(KRAKEN, 'book update b is not a level array', frame.data);
       bids = bids === undefined ? p.b : bids.concat(p.b);
     }
     if (p.c !== undefined) {
       checksum = checksumValue(p.c);
-      if (checksum === undefined) return malformed('book update checksum c is not an unsigned 32-bit integer string', frame.data);
+      if (checksum === undefined) return malformedFrame(KRAKEN, 'book update checksum c is not an unsigned 32-bit integer string', frame.data);
     }
   }
-  if (asks === undefined && bids === undefined) return malformed('book update has neither a nor b', frame.data);
+  if (asks === undefined && bids === undefined) return malformedFrame(KRAKEN, 'book update has neither a nor b', frame.data);
   const a = asks ?? NO_LEVELS;
   const b = bids ?? NO_LEVELS;
   const key = v1Key(session, pair);
@@ -290,16 +262,16 @@ function decodeV1Book(m: any[], n: number, pair: string, frame: InboundFrame, se
  * Source: https://docs.kraken.com/exchange/api-reference/spot-websocket-v1/trade
  */
 function decodeV1Trades(list: unknown, pair: string, frame: InboundFrame, session: KrakenSession): Decoded {
-  if (!Array.isArray(list)) return malformed('trade payload is not an array', frame.data);
+  if (!Array.isArray(list)) return malformedFrame(KRAKEN, 'trade payload is not an array', frame.data);
   const key = v1Key(session, pair);
   const n = list.length;
   const events = new Array<TradeEvent>(n);
   for (let i = 0; i < n; i++) {
     const t = list[i];
-    if (!Array.isArray(t) || typeof t[0] !== 'string' || typeof t[1] !== 'string') return malformed('trade element lacks price or volume', frame.data);
+    if (!Array.isArray(t) || typeof t[0] !== 'string' || typeof t[1] !== 'string') return malformedFrame(KRAKEN, 'trade element lacks price or volume', frame.data);
     const side = t[3] === 'b' ? 'buy' : t[3] === 's' ? 'sell' : undefined;
     const ts = secondsToMs(t[2]);
-    if (side === undefined || !Number.isFinite(ts)) return malformed('trade element lacks side or time', frame.data);
+    if (side === undefined || !Number.isFinite(ts)) return malformedFrame(KRAKEN, 'trade element lacks side or time', frame.data);
     events[i] = { type: 'trade', venue: KRAKEN, key, price: t[0], size: t[1], side, tradeId: '', ts, recvTs: frame.recvTs };
   }
   return { events };
@@ -311,11 +283,11 @@ function decodeV1Trades(list: unknown, pair: string, frame: InboundFrame, sessio
  * Source: https://docs.kraken.com/exchange/api-reference/spot-websocket-v1/ticker
  */
 function decodeV1Ticker(p: unknown, pair: string, frame: InboundFrame, session: KrakenSession): Decoded {
-  if (!isObject(p)) return malformed('ticker payload is not an object', frame.data);
+  if (!isObject(p)) return malformedFrame(KRAKEN, 'ticker payload is not an object', frame.data);
   const a = p.a;
   const b = p.b;
   if (!Array.isArray(a) || !Array.isArray(b) || typeof a[0] !== 'string' || typeof a[2] !== 'string' || typeof b[0] !== 'string' || typeof b[2] !== 'string') {
-    return malformed('ticker lacks a or b', frame.data);
+    return malformedFrame(KRAKEN, 'ticker lacks a or b', frame.data);
   }
   const c = p.c;
   const v = p.v;
@@ -338,10 +310,10 @@ function decodeV1Ticker(p: unknown, pair: string, frame: InboundFrame, session: 
 /** v1 data frame `[channelID, payload…, channelName, pair]`, dispatched on the channel name. */
 function decodeV1Data(m: any[], frame: InboundFrame, session: KrakenSession): Decoded {
   const n = m.length;
-  if (n < 4) return malformed('array frame shorter than [channelID, payload, channelName, pair]', frame.data);
+  if (n < 4) return malformedFrame(KRAKEN, 'array frame shorter than [channelID, payload, channelName, pair]', frame.data);
   const name = m[n - 2];
   const pair = m[n - 1];
-  if (typeof name !== 'string' || typeof pair !== 'string') return malformed('array frame lacks channelName or pair', frame.data);
+  if (typeof name !== 'string' || typeof pair !== 'string') return malformedFrame(KRAKEN, 'array frame lacks channelName or pair', frame.data);
   switch (name.charCodeAt(0)) {
     case 98: // b
       if (name.startsWith('book')) return decodeV1Book(m, n, pair, frame, session);
@@ -357,7 +329,7 @@ function decodeV1Data(m: any[], frame: InboundFrame, session: KrakenSession): De
       if (name.startsWith('ohlc')) return IGNORED.ohlc;
       break;
   }
-  return unknown(`channel ${name.slice(0, 40)}`, frame.data);
+  return unknownFrame(KRAKEN, `channel ${name.slice(0, 40)}`, frame.data);
 }
 
 /**
@@ -383,7 +355,7 @@ function decodeV1Event(msg: Record<string, any>, frame: InboundFrame): Decoded {
     case 'error':
       return venueError(typeof msg.errorMessage === 'string' ? msg.errorMessage : '', { reqid: msg.reqid }, frame.data);
     default:
-      return unknown(`event ${String(msg.event).slice(0, 40)}`, frame.data);
+      return unknownFrame(KRAKEN, `event ${String(msg.event).slice(0, 40)}`, frame.data);
   }
 }
 
@@ -443,19 +415,19 @@ function exactText(info: KrakenSymbolInfo): boolean {
 function decodeV2Book(msg: Record<string, any>, frame: InboundFrame, session: KrakenSession): Decoded {
   const type = msg.type;
   const data = msg.data;
-  if ((type !== 'snapshot' && type !== 'update') || !Array.isArray(data)) return malformed('book message lacks type or data', frame.data);
+  if ((type !== 'snapshot' && type !== 'update') || !Array.isArray(data)) return malformedFrame(KRAKEN, 'book message lacks type or data', frame.data);
   const events: NormalizedEvent[] = [];
   for (let j = 0; j < data.length; j++) {
     const d = data[j];
-    if (!isObject(d) || typeof d.symbol !== 'string') return malformed('book data lacks symbol', frame.data);
+    if (!isObject(d) || typeof d.symbol !== 'string') return malformedFrame(KRAKEN, 'book data lacks symbol', frame.data);
     const info = v2Info(session, d.symbol);
     const bids = d.bids === undefined ? NO_LEVELS : v2Levels(d.bids, info);
     const asks = d.asks === undefined ? NO_LEVELS : v2Levels(d.asks, info);
-    if (bids === null || asks === null) return malformed('book bids/asks are not {price, qty} levels', frame.data);
+    if (bids === null || asks === null) return malformedFrame(KRAKEN, 'book bids/asks are not {price, qty} levels', frame.data);
     let checksum: number | undefined;
     if (d.checksum !== undefined) {
       checksum = checksumValue(d.checksum);
-      if (checksum === undefined) return malformed('book checksum is not an unsigned 32-bit integer', frame.data);
+      if (checksum === undefined) return malformedFrame(KRAKEN, 'book checksum is not an unsigned 32-bit integer', frame.data);
     }
     if (!exactText(info) && !allStrings(d)) checksum = undefined;
     const ts = rfc3339(d.timestamp, frame.recvTs);
@@ -490,19 +462,19 @@ function allStrings(d: Record<string, any>): boolean {
  */
 function decodeV2Trades(msg: Record<string, any>, frame: InboundFrame, session: KrakenSession): Decoded {
   const data = msg.data;
-  if (!Array.isArray(data)) return malformed('trade message lacks data', frame.data);
+  if (!Array.isArray(data)) return malformedFrame(KRAKEN, 'trade message lacks data', frame.data);
   const n = data.length;
   const events = new Array<TradeEvent>(n);
   for (let i = 0; i < n; i++) {
     const t = data[i];
-    if (!isObject(t) || typeof t.symbol !== 'string') return malformed('trade element lacks symbol', frame.data);
+    if (!isObject(t) || typeof t.symbol !== 'string') return malformedFrame(KRAKEN, 'trade element lacks symbol', frame.data);
     const info = v2Info(session, t.symbol);
     const price = v2Decimal(t.price, info.pricePrecision);
     const size = v2Decimal(t.qty, info.qtyPrecision);
     const side = t.side === 'buy' || t.side === 'sell' ? t.side : undefined;
     const id = t.trade_id;
     if (price === null || size === null || side === undefined || (typeof id !== 'number' && typeof id !== 'string')) {
-      return malformed('trade element lacks price, qty, side or trade_id', frame.data);
+      return malformedFrame(KRAKEN, 'trade element lacks price, qty, side or trade_id', frame.data);
     }
     events[i] = { type: 'trade', venue: KRAKEN, key: info.key, price, size, side, tradeId: String(id), ts: rfc3339(t.timestamp, frame.recvTs), recvTs: frame.recvTs };
   }
@@ -521,10 +493,10 @@ function optDecimal(v: unknown, precision: number | undefined): string | undefin
  */
 function decodeV2Ticker(msg: Record<string, any>, frame: InboundFrame, session: KrakenSession): Decoded {
   const data = msg.data;
-  if (!Array.isArray(data)) return malformed('ticker message lacks data', frame.data);
+  if (!Array.isArray(data)) return malformedFrame(KRAKEN, 'ticker message lacks data', frame.data);
   const events: TickerEvent[] = [];
   for (const t of data) {
-    if (!isObject(t) || typeof t.symbol !== 'string') return malformed('ticker element lacks symbol', frame.data);
+    if (!isObject(t) || typeof t.symbol !== 'string') return malformedFrame(KRAKEN, 'ticker element lacks symbol', frame.data);
     const info = v2Info(session, t.symbol);
     const bidPrice = optDecimal(t.bid, info.pricePrecision);
     const bidSize = optDecimal(t.bid_qty, info.qtyPrecision);
@@ -533,7 +505,7 @@ function decodeV2Ticker(msg: Record<string, any>, frame: InboundFrame, session: 
     const last = optDecimal(t.last, info.pricePrecision);
     const volume24h = optDecimal(t.volume, info.qtyPrecision);
     if (bidPrice === null || bidSize === null || askPrice === null || askSize === null || last === null || volume24h === null) {
-      return malformed('ticker field is not a decimal', frame.data);
+      return malformedFrame(KRAKEN, 'ticker field is not a decimal', frame.data);
     }
     events.push({ type: 'ticker', venue: KRAKEN, key: info.key, bidPrice, bidSize, askPrice, askSize, last, volume24h, ts: rfc3339(t.timestamp, frame.recvTs), recvTs: frame.recvTs });
   }
@@ -559,7 +531,7 @@ function decodeV2Channel(msg: Record<string, any>, frame: InboundFrame, session:
     case 'level3':
       return IGNORED.level3;
     default:
-      return unknown(`channel ${String(msg.channel).slice(0, 40)}`, frame.data);
+      return unknownFrame(KRAKEN, `channel ${String(msg.channel).slice(0, 40)}`, frame.data);
   }
 }
 
@@ -582,7 +554,7 @@ function decodeV2Method(msg: Record<string, any>, frame: InboundFrame): Decoded 
     case 'pong':
       return HEARTBEAT;
     default:
-      return unknown(`method ${String(msg.method).slice(0, 40)}`, frame.data);
+      return unknownFrame(KRAKEN, `method ${String(msg.method).slice(0, 40)}`, frame.data);
   }
 }
 
@@ -598,16 +570,16 @@ export function decodeKraken(frame: InboundFrame, session: KrakenSession): Decod
   try {
     msg = JSON.parse(frame.data);
   } catch {
-    return malformed('invalid JSON', frame.data);
+    return malformedFrame(KRAKEN, 'invalid JSON', frame.data);
   }
   if (Array.isArray(msg)) return decodeV1Data(msg, frame, session);
-  if (!isObject(msg)) return malformed('frame is neither a JSON array nor an object', frame.data);
+  if (!isObject(msg)) return malformedFrame(KRAKEN, 'frame is neither a JSON array nor an object', frame.data);
   if (typeof msg.event === 'string') return decodeV1Event(msg, frame);
   if (typeof msg.channel === 'string') return decodeV2Channel(msg, frame, session);
   if (typeof msg.method === 'string') return decodeV2Method(msg, frame);
   const text = typeof msg.error === 'string' ? msg.error : typeof msg.Error === 'string' ? msg.Error : undefined;
   if (text !== undefined) return venueError(text, {}, frame.data);
-  return unknown('no event, channel or method', frame.data);
+  return unknownFrame(KRAKEN, 'no event, channel or method', frame.data);
 }
 
 /* eslint-enable @typescript-eslint/no-explicit-any */

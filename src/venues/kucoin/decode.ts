@@ -11,9 +11,10 @@
  * sends only a ping on open, and the decoder answers the first `welcome` (or the `pong` to that ping, whichever
  * comes first) with the connection's subscribe frames in `Decoded.replies`.
  */
-import type { BookDeltaEvent, Level, NormalizedEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
+import type { BookDeltaEvent, Level, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
+import { NO_EVENTS, malformedFrame, unknownFrame } from '../decode-util.ts';
 
 /** Venue id. */
 export const KUCOIN = 'kucoin';
@@ -61,8 +62,6 @@ function keyOf(session: KucoinSession, sym: string): string {
   return k;
 }
 
-const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
-
 function constant(d: Decoded): Decoded {
   return Object.freeze(d);
 }
@@ -70,20 +69,6 @@ function constant(d: Decoded): Decoded {
 const IGNORED_CANDLES = constant({ events: NO_EVENTS, signal: { kind: 'ignored', reason: 'candles' } });
 const IGNORED_SNAPSHOT = constant({ events: NO_EVENTS, signal: { kind: 'ignored', reason: 'snapshot' } });
 const HEARTBEAT: Decoded = constant({ events: NO_EVENTS, signal: { kind: 'heartbeat' } });
-
-function malformed(why: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `kucoin: ${why}`, { venue: KUCOIN, frame: data.slice(0, 200) }) },
-  };
-}
-
-function unknown(what: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `kucoin: unknown frame (${what})`, { venue: KUCOIN, frame: data.slice(0, 200) }) },
-  };
-}
 
 /** A venue sequence: a safe integer number, or a decimal-digit string (REST and ticker send strings). */
 export function kucoinSeq(v: unknown): number | undefined {
@@ -139,17 +124,17 @@ function withoutZeroPrice(levels: Level[]): Level[] {
  */
 function decodeLevel2(msg: any, frame: InboundFrame, session: KucoinSession): Decoded {
   const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformed('level2 message lacks data', frame.data);
+  if (d === null || typeof d !== 'object') return malformedFrame(KUCOIN, 'level2 message lacks data', frame.data);
   const start = kucoinSeq(d.sequenceStart);
   const end = kucoinSeq(d.sequenceEnd);
   const sym = d.symbol;
   const ch = d.changes;
   if (typeof sym !== 'string' || start === undefined || end === undefined || end < start || ch === null || typeof ch !== 'object') {
-    return malformed('level2 data lacks symbol, sequenceStart, sequenceEnd or changes', frame.data);
+    return malformedFrame(KUCOIN, 'level2 data lacks symbol, sequenceStart, sequenceEnd or changes', frame.data);
   }
   const bids = ch.bids;
   const asks = ch.asks;
-  if (!changesOk(bids) || !changesOk(asks)) return malformed('level2 changes are not [price, size, sequence] lists', frame.data);
+  if (!changesOk(bids) || !changesOk(asks)) return malformedFrame(KUCOIN, 'level2 changes are not [price, size, sequence] lists', frame.data);
   const ev: BookDeltaEvent = {
     type: 'book_delta',
     venue: KUCOIN,
@@ -177,15 +162,15 @@ function field(v: unknown): string | undefined | null {
  */
 function decodeTicker(msg: any, topic: string, frame: InboundFrame, session: KucoinSession): Decoded {
   const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformed('ticker message lacks data', frame.data);
+  if (d === null || typeof d !== 'object') return malformedFrame(KUCOIN, 'ticker message lacks data', frame.data);
   let key = session.topicKeys.get(topic);
   if (key === undefined) {
     const sym = topic.slice(15);
     if (sym === 'all') {
-      if (typeof msg.subject !== 'string' || msg.subject === '') return malformed('ticker:all message lacks subject', frame.data);
+      if (typeof msg.subject !== 'string' || msg.subject === '') return malformedFrame(KUCOIN, 'ticker:all message lacks subject', frame.data);
       key = keyOf(session, msg.subject);
     } else {
-      if (sym === '' || sym.includes(',')) return malformed('ticker topic names no single symbol', frame.data);
+      if (sym === '' || sym.includes(',')) return malformedFrame(KUCOIN, 'ticker topic names no single symbol', frame.data);
       key = keyOf(session, sym);
       session.topicKeys.set(topic, key);
     }
@@ -196,7 +181,7 @@ function decodeTicker(msg: any, topic: string, frame: InboundFrame, session: Kuc
   const askSize = field(d.bestAskSize);
   const last = field(d.price);
   if (bidPrice === null || bidSize === null || askPrice === null || askSize === null || last === null) {
-    return malformed('ticker field is not a string', frame.data);
+    return malformedFrame(KUCOIN, 'ticker field is not a string', frame.data);
   }
   const ev: TickerEvent = {
     type: 'ticker',
@@ -234,12 +219,12 @@ export function kucoinNsToMs(v: unknown): number | undefined {
  */
 function decodeMatch(msg: any, frame: InboundFrame, session: KucoinSession): Decoded {
   const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformed('match message lacks data', frame.data);
+  if (d === null || typeof d !== 'object') return malformedFrame(KUCOIN, 'match message lacks data', frame.data);
   const { symbol, side, price, size } = d;
   const tradeId = typeof d.tradeId === 'string' ? d.tradeId : typeof d.tradeId === 'number' ? String(d.tradeId) : undefined;
   const ts = kucoinNsToMs(d.time);
   if (typeof symbol !== 'string' || (side !== 'buy' && side !== 'sell') || typeof price !== 'string' || typeof size !== 'string' || tradeId === undefined || ts === undefined) {
-    return malformed('match data lacks symbol, side, price, size, tradeId or time', frame.data);
+    return malformedFrame(KUCOIN, 'match data lacks symbol, side, price, size, tradeId or time', frame.data);
   }
   const ev: TradeEvent = { type: 'trade', venue: KUCOIN, key: keyOf(session, symbol), price, size, side, tradeId, ts, recvTs: frame.recvTs };
   return { events: [ev] };
@@ -292,13 +277,13 @@ export function decodeKucoin(frame: InboundFrame, session: KucoinSession): Decod
   try {
     msg = JSON.parse(frame.data);
   } catch {
-    return malformed('invalid JSON', frame.data);
+    return malformedFrame(KUCOIN, 'invalid JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformed('frame is not a JSON object', frame.data);
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformedFrame(KUCOIN, 'frame is not a JSON object', frame.data);
   const type = msg.type;
   if (type === 'message') {
     const topic = msg.topic;
-    if (typeof topic !== 'string') return malformed('message lacks topic', frame.data);
+    if (typeof topic !== 'string') return malformedFrame(KUCOIN, 'message lacks topic', frame.data);
     if (topic.startsWith('/market/')) {
       switch (topic.charCodeAt(8)) {
         case 108: // l
@@ -318,7 +303,7 @@ export function decodeKucoin(frame: InboundFrame, session: KucoinSession): Decod
           break;
       }
     }
-    return unknown(`topic ${topic.slice(0, 60)}`, frame.data);
+    return unknownFrame(KUCOIN, `topic ${topic.slice(0, 60)}`, frame.data);
   }
   switch (type) {
     case 'welcome':
@@ -331,7 +316,7 @@ export function decodeKucoin(frame: InboundFrame, session: KucoinSession): Decod
     case 'error':
       return venueError(msg, frame, session);
     default:
-      return unknown(typeof type === 'string' ? `type ${type.slice(0, 40)}` : 'no type', frame.data);
+      return unknownFrame(KUCOIN, typeof type === 'string' ? `type ${type.slice(0, 40)}` : 'no type', frame.data);
   }
 }
 

@@ -18,6 +18,7 @@ import type { BookDeltaEvent, BookSnapshotEvent, Level, NormalizedEvent, TickerE
 import type { MarketType } from '../../core/instruments.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
+import { NO_EVENTS, isObject, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
 
 /** Venue id. */
 export const OKX = 'okx';
@@ -62,7 +63,6 @@ function keyOf(session: OkxSession, instId: string): string {
   return k;
 }
 
-const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
 const NO_LEVELS: readonly Level[] = Object.freeze([]) as readonly Level[];
 
 function constant(d: Decoded): Decoded {
@@ -97,20 +97,6 @@ function ignored(reason: string): Decoded {
   return d;
 }
 
-function malformed(why: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `okx: ${why}`, { venue: OKX, frame: data.slice(0, 200) }) },
-  };
-}
-
-function unknown(what: string, data: string): Decoded {
-  return {
-    events: NO_EVENTS,
-    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `okx: unknown frame (${what})`, { venue: OKX, frame: data.slice(0, 200) }) },
-  };
-}
-
 /** WebSocket error codes meaning "slow down": 60014 requests too frequent, 60023 bulk login too frequent, 50011 rate limit. */
 const RATE_LIMIT_CODES: ReadonlySet<string> = new Set(['60014', '60023', '50011', '50061']);
 /** Login / key / signature codes. */
@@ -128,20 +114,6 @@ export function okxErrorCode(code: string): ErrorCode {
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
-function isObject(v: unknown): v is Record<string, any> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** True when `a` is an array of `[string, string, ...]` levels. Reads, never copies. */
-function levelsOk(a: unknown): a is Level[] {
-  if (!Array.isArray(a)) return false;
-  for (let i = 0; i < a.length; i++) {
-    const l = a[i];
-    if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
-  }
-  return true;
-}
 
 /** A ms timestamp sent as a decimal string (`"1652459225393"`), or NaN. */
 function msOf(v: unknown): number {
@@ -173,35 +145,35 @@ const INCREMENTAL: ReadonlySet<string> = new Set(['books', 'books-l2-tbt', 'book
  */
 function decodeBook(channel: string, msg: Record<string, any>, instId: string, frame: InboundFrame, session: OkxSession): Decoded {
   const list = msg.data;
-  if (!Array.isArray(list)) return malformed('book push lacks a data array', frame.data);
+  if (!Array.isArray(list)) return malformedFrame(OKX, 'book push lacks a data array', frame.data);
   const incremental = INCREMENTAL.has(channel);
   const action = msg.action;
   let snapshot: boolean;
   if (incremental) {
     if (action === 'snapshot') snapshot = true;
     else if (action === 'update') snapshot = false;
-    else return malformed('book push action is neither snapshot nor update', frame.data);
+    else return malformedFrame(OKX, 'book push action is neither snapshot nor update', frame.data);
   } else {
-    if (action !== undefined && action !== 'snapshot') return malformed(`${channel} push has action ${String(action)}`, frame.data);
+    if (action !== undefined && action !== 'snapshot') return malformedFrame(OKX, `${channel} push has action ${String(action)}`, frame.data);
     snapshot = true;
   }
   const key = keyOf(session, instId);
   const events: NormalizedEvent[] = [];
   for (let j = 0; j < list.length; j++) {
     const d = list[j];
-    if (!isObject(d)) return malformed('book data element is not an object', frame.data);
+    if (!isObject(d)) return malformedFrame(OKX, 'book data element is not an object', frame.data);
     const asks = d.asks;
     const bids = d.bids;
     const ts = msOf(d.ts);
-    if (!levelsOk(asks) || !levelsOk(bids) || !Number.isFinite(ts)) return malformed('book data lacks asks, bids or ts', frame.data);
+    if (!levelsOk(asks) || !levelsOk(bids) || !Number.isFinite(ts)) return malformedFrame(OKX, 'book data lacks asks, bids or ts', frame.data);
     const seqId = d.seqId;
     const prevSeqId = d.prevSeqId;
     if ((seqId !== undefined && !isInt(seqId)) || (prevSeqId !== undefined && !isInt(prevSeqId))) {
-      return malformed('book seqId / prevSeqId are not integers', frame.data);
+      return malformedFrame(OKX, 'book seqId / prevSeqId are not integers', frame.data);
     }
     let checksum: number | undefined;
     if (d.checksum !== undefined) {
-      if (!isInt(d.checksum)) return malformed('book checksum is not an integer', frame.data);
+      if (!isInt(d.checksum)) return malformedFrame(OKX, 'book checksum is not an integer', frame.data);
       checksum = d.checksum === 0 && seqId !== undefined ? undefined : d.checksum;
     }
     if (snapshot) {
@@ -214,7 +186,7 @@ function decodeBook(channel: string, msg: Record<string, any>, instId: string, f
       let prev: number;
       let last: number;
       if (seqId !== undefined) {
-        if (prevSeqId === undefined) return malformed('book update has seqId but no prevSeqId', frame.data);
+        if (prevSeqId === undefined) return malformedFrame(OKX, 'book update has seqId but no prevSeqId', frame.data);
         prev = prevSeqId;
         last = seqId;
       } else {
@@ -235,17 +207,17 @@ function decodeBook(channel: string, msg: Record<string, any>, instId: string, f
  */
 function decodeTrades(msg: Record<string, any>, frame: InboundFrame, session: OkxSession): Decoded {
   const list = msg.data;
-  if (!Array.isArray(list)) return malformed('trades push lacks a data array', frame.data);
+  if (!Array.isArray(list)) return malformedFrame(OKX, 'trades push lacks a data array', frame.data);
   const n = list.length;
   const events = new Array<TradeEvent>(n);
   for (let i = 0; i < n; i++) {
     const t = list[i];
-    if (!isObject(t)) return malformed('trade element is not an object', frame.data);
+    if (!isObject(t)) return malformedFrame(OKX, 'trade element is not an object', frame.data);
     const side = t.side === 'buy' || t.side === 'sell' ? t.side : undefined;
     const ts = msOf(t.ts);
     const { instId, tradeId, px, sz } = t;
     if (side === undefined || typeof instId !== 'string' || typeof tradeId !== 'string' || typeof px !== 'string' || typeof sz !== 'string' || !Number.isFinite(ts)) {
-      return malformed('trade element lacks instId, tradeId, px, sz, side or ts', frame.data);
+      return malformedFrame(OKX, 'trade element lacks instId, tradeId, px, sz, side or ts', frame.data);
     }
     events[i] = { type: 'trade', venue: OKX, key: keyOf(session, instId), price: px, size: sz, side, tradeId, ts, recvTs: frame.recvTs };
   }
@@ -265,10 +237,10 @@ function field(v: unknown): string | undefined | null {
  */
 function decodeTicker(msg: Record<string, any>, frame: InboundFrame, session: OkxSession): Decoded {
   const list = msg.data;
-  if (!Array.isArray(list)) return malformed('tickers push lacks a data array', frame.data);
+  if (!Array.isArray(list)) return malformedFrame(OKX, 'tickers push lacks a data array', frame.data);
   const events: TickerEvent[] = [];
   for (const t of list) {
-    if (!isObject(t) || typeof t.instId !== 'string') return malformed('ticker element lacks instId', frame.data);
+    if (!isObject(t) || typeof t.instId !== 'string') return malformedFrame(OKX, 'ticker element lacks instId', frame.data);
     const ts = msOf(t.ts);
     const bidPrice = field(t.bidPx);
     const bidSize = field(t.bidSz);
@@ -277,7 +249,7 @@ function decodeTicker(msg: Record<string, any>, frame: InboundFrame, session: Ok
     const last = field(t.last);
     const volume24h = field(t.instType === 'SPOT' ? t.vol24h : t.volCcy24h);
     if (!Number.isFinite(ts) || bidPrice === null || bidSize === null || askPrice === null || askSize === null || last === null || volume24h === null) {
-      return malformed('ticker element lacks ts or has a non-string field', frame.data);
+      return malformedFrame(OKX, 'ticker element lacks ts or has a non-string field', frame.data);
     }
     events.push({ type: 'ticker', venue: OKX, key: keyOf(session, t.instId), bidPrice, bidSize, askPrice, askSize, last, volume24h, ts, recvTs: frame.recvTs });
   }
@@ -315,7 +287,7 @@ function decodeEvent(msg: Record<string, any>, frame: InboundFrame): Decoded {
     case 'channel-conn-count':
       return ignored('channel-conn-count');
     default:
-      return unknown(`event ${String(msg.event).slice(0, 40)}`, frame.data);
+      return unknownFrame(OKX, `event ${String(msg.event).slice(0, 40)}`, frame.data);
   }
 }
 
@@ -333,12 +305,12 @@ export function decodeOkx(frame: InboundFrame, session: OkxSession): Decoded {
   try {
     msg = JSON.parse(text);
   } catch {
-    return malformed('invalid JSON (and not the pong text)', text);
+    return malformedFrame(OKX, 'invalid JSON (and not the pong text)', text);
   }
-  if (!isObject(msg)) return malformed('frame is not a JSON object', text);
+  if (!isObject(msg)) return malformedFrame(OKX, 'frame is not a JSON object', text);
   if (typeof msg.event === 'string') return decodeEvent(msg, frame);
   const arg = msg.arg;
-  if (!isObject(arg) || typeof arg.channel !== 'string') return unknown('no event and no arg.channel', text);
+  if (!isObject(arg) || typeof arg.channel !== 'string') return unknownFrame(OKX, 'no event and no arg.channel', text);
   const channel: string = arg.channel;
   switch (channel) {
     case 'books':
@@ -346,7 +318,7 @@ export function decodeOkx(frame: InboundFrame, session: OkxSession): Decoded {
     case 'bbo-tbt':
     case 'books-l2-tbt':
     case 'books50-l2-tbt':
-      if (typeof arg.instId !== 'string') return malformed('book push lacks arg.instId', text);
+      if (typeof arg.instId !== 'string') return malformedFrame(OKX, 'book push lacks arg.instId', text);
       return decodeBook(channel, msg, arg.instId, frame, session);
     case 'trades':
     case 'trades-all':
@@ -356,7 +328,7 @@ export function decodeOkx(frame: InboundFrame, session: OkxSession): Decoded {
   }
   if (channel.startsWith('candle') || channel.startsWith('mark-price-candle') || channel.startsWith('index-candle')) return ignored('candle');
   if (UNUSED_CHANNELS.has(channel)) return ignored(channel);
-  return unknown(`channel ${channel.slice(0, 40)}`, text);
+  return unknownFrame(OKX, `channel ${channel.slice(0, 40)}`, text);
 }
 
 /* eslint-enable @typescript-eslint/no-explicit-any */

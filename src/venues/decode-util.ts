@@ -1,0 +1,45 @@
+/**
+ * Small helpers every venue decoder shares: the empty event list, the typed error signals for malformed and
+ * unknown frames, and cheap shape checks of parsed JSON. Venue-neutral: no venue rule lives here.
+ */
+import type { Level, NormalizedEvent } from '../core/events.ts';
+import { TributaryError } from '../core/errors.ts';
+import type { Decoded } from './connector.ts';
+
+/** A shared, frozen empty event list (decoders return it instead of allocating `[]`). */
+export const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]) as readonly NormalizedEvent[];
+
+/** How much of an offending frame is kept in the error context (characters). */
+const FRAME_EXCERPT = 200;
+
+/** `PROTOCOL_MALFORMED`: the frame could not be parsed or lacks required fields (dropped and counted). */
+export function malformedFrame(venue: string, why: string, data: string): Decoded {
+  return {
+    events: NO_EVENTS,
+    signal: { kind: 'error', error: new TributaryError('PROTOCOL_MALFORMED', `${venue}: ${why}`, { venue, frame: data.slice(0, FRAME_EXCERPT) }) },
+  };
+}
+
+/** `PROTOCOL_UNKNOWN`: a well-formed frame of a kind the decoder does not know (ignored and counted). */
+export function unknownFrame(venue: string, what: string, data: string): Decoded {
+  return {
+    events: NO_EVENTS,
+    signal: { kind: 'error', error: new TributaryError('PROTOCOL_UNKNOWN', `${venue}: unknown frame (${what})`, { venue, frame: data.slice(0, FRAME_EXCERPT) }) },
+  };
+}
+
+/** A plain JSON object (not null, not an array). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed venue JSON is then checked field by field
+export function isObject(v: unknown): v is Record<string, any> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** True when `a` is an array of `[priceString, sizeString, ...]` levels. Reads, never copies. */
+export function levelsOk(a: unknown): a is Level[] {
+  if (!Array.isArray(a)) return false;
+  for (let i = 0; i < a.length; i++) {
+    const l = a[i];
+    if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
+  }
+  return true;
+}
