@@ -8,7 +8,7 @@
  * - Books: diff stream + REST snapshot `GET /api/v3/depth`, `[U, u]` contiguous
  *   (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#how-to-manage-a-local-order-book-correctly).
  */
-import type { Channel, Level } from '../../core/events.ts';
+import type { Channel } from '../../core/events.ts';
 import { canonicalSymbol, instrumentKey, type Instrument } from '../../core/instruments.ts';
 import { TributaryError } from '../../core/errors.ts';
 import type {
@@ -24,6 +24,7 @@ import type {
 } from '../connector.ts';
 import { BINANCE, decodeBinance, newBinanceSession, type BinanceSession } from './decode.ts';
 import { BINANCE_DOCS, type BinanceSymbolInfo } from './wire.ts';
+import { levelsOk } from '../decode-util.ts';
 
 /** Most streams one connection may carry (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams). */
 export const BINANCE_MAX_STREAMS_PER_CONNECTION = 1024;
@@ -165,10 +166,6 @@ export async function loadBinanceInstruments(http: Http, endpoints: VenueEndpoin
 export function binanceDepthLimit(depth: number | undefined): number {
   if (depth === undefined || !(depth > 0) || !Number.isFinite(depth)) return BINANCE_DEFAULT_DEPTH;
   return Math.min(BINANCE_MAX_DEPTH, Math.max(BINANCE_MIN_DEPTH, Math.ceil(depth)));
-}
-
-function levelsOk(a: unknown): a is Level[] {
-  return Array.isArray(a) && a.every((l) => Array.isArray(l) && typeof l[0] === 'string' && typeof l[1] === 'string');
 }
 
 /**

@@ -25,6 +25,7 @@ import type {
 } from '../connector.ts';
 import { BITSTAMP, DIFF_PREFIX, TRADES_PREFIX, decodeBitstamp, newBitstampSession, parseMicros, type BitstampSession } from './decode.ts';
 import { BITSTAMP_DOCS, type BitstampPairInfo } from './wire.ts';
+import { levelsOk } from '../decode-util.ts';
 
 /**
  * Most channels on one connection (our choice: Bitstamp documents no per-connection limit, see README). Keeps
@@ -173,10 +174,6 @@ export async function loadBitstampInstruments(http: Http, endpoints: VenueEndpoi
     if (i) out.push(i);
   }
   return out;
-}
-
-function levelsOk(a: unknown): a is [string, string][] {
-  return Array.isArray(a) && a.every((l) => Array.isArray(l) && typeof l[0] === 'string' && typeof l[1] === 'string');
 }
 
 /**

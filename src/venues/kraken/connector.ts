@@ -37,6 +37,7 @@ import {
   type KrakenSession,
 } from './decode.ts';
 import { KRAKEN_DOCS, type KrakenAssetPair, type KrakenProtocol } from './wire.ts';
+import { isObject } from '../decode-util.ts';
 
 /** Book depths Kraken serves (v1 and v2). */
 export const KRAKEN_BOOK_DEPTHS: readonly number[] = [10, 25, 100, 500, 1000];
@@ -263,10 +264,6 @@ function parseJson(data: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function isStringArray(a: unknown): a is string[] {

@@ -11,7 +11,7 @@
  * - Books: level-2 increments + a REST snapshot aligned by sequence, each change carrying its own sequence
  *   (https://www.kucoin.com/docs-new/3470068w0).
  */
-import type { Channel, Level } from '../../core/events.ts';
+import type { Channel } from '../../core/events.ts';
 import { canonicalSymbol, instrumentKey, type Instrument } from '../../core/instruments.ts';
 import { TributaryError, errorMessage } from '../../core/errors.ts';
 import type {
@@ -27,6 +27,7 @@ import type {
 } from '../connector.ts';
 import { KUCOIN, decodeKucoin, kucoinSeq, newKucoinSession, type KucoinSession } from './decode.ts';
 import { KUCOIN_DOCS, type KucoinSymbolInfo } from './wire.ts';
+import { levelsOk } from '../decode-util.ts';
 
 /** Most symbols one subscribe request may name (error 509 "exceed max subscription count limitation of 100 per time"). */
 export const KUCOIN_MAX_TOPICS_PER_REQUEST = 100;
@@ -212,10 +213,6 @@ export async function loadKucoinInstruments(http: Http, endpoints: VenueEndpoint
     if (i) out.push(i);
   }
   return out;
-}
-
-function levelsOk(a: unknown): a is Level[] {
-  return Array.isArray(a) && a.every((l) => Array.isArray(l) && typeof l[0] === 'string' && typeof l[1] === 'string');
 }
 
 /** Parses an order-book answer. @throws TributaryError. */
