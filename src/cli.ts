@@ -17,6 +17,10 @@ import { startSimulatorThread } from './replay/sim-thread.ts';
 import { startSimulator, venueIdOf, type Simulator, type SimulatorSpeed } from './replay/simulator.ts';
 import type { VenueEndpoints } from './venues/connector.ts';
 import { VENUES, getConnector } from './venues/index.ts';
+import { isOracleSource, oracleSseHooks } from './oracle/index.ts';
+import { requestedIds } from './oracle/pyth/decode.ts';
+import { HERMES_STREAM_PATH } from './oracle/pyth/wire.ts';
+import { PYTH_SOURCE } from './protocol/messages.ts';
 
 const HELP = `tributary — market-data aggregator and gateway
 
@@ -26,9 +30,11 @@ Usage:
   tributary simulate FILE... [options]      serve recordings as the venues did (WebSocket + REST) on 127.0.0.1
   tributary record --venue V --out F.jsonl.gz [--symbols A,B] [--duration S]
                                             record live raw traffic of one venue in the recording format
+                                            (--venue pyth records the Hermes catalog and SSE stream)
   tributary demo [FILE...] [options]        replay every shared recording (default ../shared/recordings/*.jsonl.gz)
                                             with the demo config (config/demo.json: Bybit + Coinbase consolidated
-                                            under USDT = USD = USDC) and print summaries and venue health
+                                            under USDT = USD = USDC, plus Pyth prices from test/fixtures/pyth/hermes.jsonl)
+                                            and print summaries, oracle deviation and venue health
   tributary help                            this text
 
 Gateway options (start, replay):
@@ -40,6 +46,9 @@ Gateway options (start, replay):
   --config FILE          JSON config file (see README: Configuration)
   --symbols A,B          canonical symbols (start default BTC/USDT,ETH/USDT; replay default: what was recorded)
   --venues V,W           venues for start (default: all enabled: ${Object.keys(VENUES).join(', ')})
+  --pyth-sse-url URL     Pyth Hermes SSE stream (default https://hermes.pyth.network/v2/updates/price/stream)
+  --pyth-feeds A,B       Pyth feed ids (0x…) or symbols (Crypto.BTC/USD) to stream (default BTC/USD, ETH/USD, SOL/USD)
+  --no-pyth              start without Pyth prices
 
 Replay / simulate options:
   --speed S              recorded | max | a multiple of recorded pace, e.g. 10 (default recorded)
@@ -56,7 +65,11 @@ Record options:
   (--symbols and --config as for start; config wsBase/restBase overrides apply, e.g. to record a simulator)
 
 Environment: TRIBUTARY_CONFIG, TRIBUTARY_HOST, TRIBUTARY_PORT, TRIBUTARY_API_HOST, TRIBUTARY_API_PORT,
-TRIBUTARY_LOG_LEVEL, TRIBUTARY_SYMBOLS, TRIBUTARY_VENUES (flags win over env, env over the file).
+TRIBUTARY_LOG_LEVEL, TRIBUTARY_SYMBOLS, TRIBUTARY_VENUES, TRIBUTARY_PYTH_SSE_URL, TRIBUTARY_PYTH_FEEDS,
+TRIBUTARY_PYTH_ENABLED (flags win over env, env over the file).
+
+Replay: a Pyth recording (header exchange PYTH, sse records) is served as an SSE stream by the simulator and
+streamed by the gateway's Pyth source; clients get price_update messages and the Hermes-compatible API.
 `;
 
 const OPTIONS = {
@@ -68,6 +81,9 @@ const OPTIONS = {
   config: { type: 'string' },
   symbols: { type: 'string' },
   venues: { type: 'string' },
+  'pyth-sse-url': { type: 'string' },
+  'pyth-feeds': { type: 'string' },
+  'no-pyth': { type: 'boolean' },
   speed: { type: 'string' },
   loop: { type: 'string' },
   'sim-port': { type: 'string' },
@@ -112,6 +128,9 @@ function overrides(v: Values): CliOverrides {
     logLevel: v['log-level'],
     symbols: csv(v.symbols),
     venues: csv(v.venues),
+    pythSseUrl: v['pyth-sse-url'],
+    pythFeeds: csv(v['pyth-feeds']),
+    pythEnabled: v['no-pyth'] ? false : undefined,
   };
 }
 
@@ -124,6 +143,7 @@ async function startSim(recordings: Recording[], v: Values, log: Logger, port = 
   return startSimulator({
     recordings,
     hooks: (venue) => getConnector(venue)?.replay,
+    sseHooks: oracleSseHooks,
     host: '127.0.0.1',
     port,
     speed: parseSpeed(v.speed),
@@ -152,9 +172,12 @@ function onSignals(stop: () => Promise<void>): void {
 async function cmdStart(v: Values): Promise<void> {
   const config = loadConfig(overrides(v));
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? 'auto' });
-  const gw = new Gateway({ config, log });
+  const gw = new Gateway({ config, log, pythByDefault: true });
   await gw.start();
-  log.info({ ws: `ws://${config.server.host}:${gw.wsPort}`, api: `http://${config.api.host}:${gw.apiPort}`, venues: [...gw.runners.keys()] }, 'tributary started');
+  log.info(
+    { ws: `ws://${config.server.host}:${gw.wsPort}`, api: `http://${config.api.host}:${gw.apiPort}`, venues: [...gw.runners.keys()], pyth: gw.pyth ? gw.pyth.feedIds() : false },
+    'tributary started',
+  );
   onSignals(() => gw.stop());
 }
 
@@ -173,8 +196,16 @@ async function cmdReplay(files: string[], v: Values): Promise<void> {
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? 'auto' });
   const recordings = loadRecordings(files);
   const requests = new Map<string, SubscriptionRequest[]>();
+  const pythFeeds = new Set<string>();
+  let pythRecorded = false;
   for (const rec of recordings) {
     const venue = venueIdOf(rec.header);
+    if (isOracleSource(venue)) {
+      // Oracle recordings: the feeds the recorded streams asked for (else those their events carried).
+      pythRecorded = true;
+      for (const r of rec.records) if (r.t === 'sse') for (const id of requestedIds(new URL(r.url))) pythFeeds.add(id);
+      continue;
+    }
     const c = getConnector(venue);
     if (!c) throw new TributaryError('CONFIG_INVALID', `${rec.path}: no connector for venue ${JSON.stringify(venue)} (known: ${Object.keys(VENUES).join(', ')})`);
     requests.set(venue, [...(requests.get(venue) ?? []), ...recordedRequests(rec, c)]);
@@ -198,13 +229,19 @@ async function cmdReplay(files: string[], v: Values): Promise<void> {
   });
   const endpoints = new Map<string, VenueEndpoints>();
   for (const venue of requests.keys()) endpoints.set(venue, { wsBase: sim.wsBase(venue), restBase: sim.restBase(venue) });
-  const gw = new Gateway({ config, log, venues: [...requests.keys()], requests, endpoints });
+  const pyth = pythRecorded && config.pyth.enabled !== false
+    ? { sseUrl: `${sim.restBase(PYTH_SOURCE)}${HERMES_STREAM_PATH}`, restBase: sim.restBase(PYTH_SOURCE), ...(pythFeeds.size > 0 ? { feeds: [...pythFeeds] } : {}) }
+    : false;
+  const gw = new Gateway({ config, log, venues: [...requests.keys()], requests, endpoints, pyth });
   await gw.start();
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
   const apiHost = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host;
   console.log(`replaying ${files.join(', ')} (speed ${v.speed ?? 'recorded'}, loop ${v.loop ?? 1})`);
   console.log(`  WebSocket: ws://${host}:${gw.wsPort}   e.g. {"type":"subscribe","feed_id":"${gw.listFeeds().find((f) => f.channel === 'book')?.feed_id ?? 'bybit:BTC/USDT:book'}"}`);
   console.log(`  REST:      http://${apiHost}:${gw.apiPort}/health  /status  /feeds  /v1/books/{venue}/{symbol}  /metrics`);
+  if (gw.pyth) {
+    console.log(`  Pyth:      {"type":"subscribe","feed_id":"${gw.pyth.feedIds()[0] ?? '0x…'}"}   Hermes API: http://${apiHost}:${gw.apiPort}/v2/price_feeds`);
+  }
   const stopAll = async () => {
     await gw.stop();
     await sim.close();
@@ -248,10 +285,11 @@ async function cmdRecord(v: Values): Promise<void> {
   const config = loadConfig(overrides(v));
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? 'auto' });
   const venue = v.venue;
-  if (!venue || !getConnector(venue)) throw new TributaryError('CONFIG_INVALID', `--venue must be one of ${Object.keys(VENUES).join(', ')}`);
+  if (!venue || (!getConnector(venue) && venue !== PYTH_SOURCE)) throw new TributaryError('CONFIG_INVALID', `--venue must be one of ${[...Object.keys(VENUES), PYTH_SOURCE].join(', ')}`);
   if (!v.out) throw new TributaryError('CONFIG_INVALID', '--out FILE.jsonl.gz is required');
   const duration = v.duration === undefined ? undefined : Number(v.duration);
   if (duration !== undefined && !(duration > 0)) throw new TributaryError('CONFIG_INVALID', `--duration must be a positive number of seconds, got ${JSON.stringify(v.duration)}`);
+  if (venue === PYTH_SOURCE) return recordPyth(config, log, v.out, duration);
   const writer = new RecordingWriter(v.out, venue.toUpperCase(), { recordedBy: 'tributary', symbols: venueSymbols(config, venue) });
   const conn = (id: string) => `${venue.toUpperCase()}.ws.${id}`;
   const http = createHttp({ timeoutMs: config.transport.httpTimeoutMs, onResponse: (url, body, ts) => writer.http(`${venue.toUpperCase()}.http`, ts, url, body) });
@@ -261,6 +299,7 @@ async function cmdRecord(v: Values): Promise<void> {
     venues: [venue],
     serve: false,
     http,
+    pyth: false,
     taps: {
       onConnect: (_v, id, url, ts) => writer.connect(conn(id), ts, url),
       onSent: (_v, id, url, data, ts) => writer.send(conn(id), ts, url, data),
@@ -285,6 +324,38 @@ async function cmdRecord(v: Values): Promise<void> {
   }
 }
 
+/** `record --venue pyth`: the Hermes catalog (`http` records) and the SSE stream's events (`sse` records). */
+async function recordPyth(config: ReturnType<typeof loadConfig>, log: Logger, out: string, duration: number | undefined): Promise<void> {
+  const pc = config.pyth;
+  const writer = new RecordingWriter(out, 'PYTH', { recordedBy: 'tributary', feeds: pc.feeds });
+  const http = createHttp({ timeoutMs: config.transport.httpTimeoutMs, headers: pc.headers, onResponse: (url, body, ts) => writer.http('PYTH.http', ts, url, body) });
+  const gw = new Gateway({
+    config,
+    log,
+    venues: [],
+    serve: false,
+    http,
+    pyth: { sseUrl: pc.sse_url, restBase: pc.rest_base, feeds: pc.feeds },
+    taps: { onSse: (connId, url, ev, ts) => writer.sse(connId, ts, url, ev) },
+  });
+  await gw.start();
+  log.info({ source: PYTH_SOURCE, out, duration }, 'recording');
+  let done = false;
+  const finish = async () => {
+    if (done) return;
+    done = true;
+    await gw.stop();
+    await writer.close();
+    console.log(`recorded ${gw.totalFrames()} events from ${PYTH_SOURCE} to ${out}`);
+  };
+  if (duration !== undefined) {
+    await new Promise((r) => setTimeout(r, duration * 1000));
+    await finish();
+  } else {
+    onSignals(finish);
+  }
+}
+
 /** One screenful: every consolidated summary (NBBO with venues, spread, venues in) and every venue's health. */
 function printSummaries(gw: Gateway): void {
   const lines: string[] = [`-- ${new Date().toISOString()} --`];
@@ -294,7 +365,16 @@ function printSummaries(gw: Gateway): void {
     const spread = s.spread ? `${s.spread.abs.toPrecision(6)} = ${s.spread.bps.toFixed(2)} bps` : '-';
     const eq = s.quoteEquivalence ? ` [${s.quoteEquivalence.join('≈')}]` : '';
     const out = s.excluded.length ? `; excluded ${s.excluded.map((e) => `${e.venue}:${e.reason}`).join(', ')}` : '';
-    lines.push(`${s.symbol.padEnd(16)} bid ${bid}  ask ${ask}  spread ${spread}  venues ${s.venues.join('+')}${eq}${out}`);
+    const oracle = s.oracle ? `  pyth ${s.oracle.price} (${s.oracle.deviationBps === null ? '-' : `${s.oracle.deviationBps >= 0 ? '+' : ''}${s.oracle.deviationBps.toFixed(2)} bps`})` : '';
+    lines.push(`${s.symbol.padEnd(16)} bid ${bid}  ask ${ask}  spread ${spread}  venues ${s.venues.join('+')}${eq}${oracle}${out}`);
+  }
+  const p = gw.pyth;
+  if (p) {
+    for (const id of p.feedIds()) {
+      const st = p.state(id);
+      const sym = p.meta(id)?.symbol || id.slice(0, 10);
+      lines.push(`pyth ${sym.padEnd(16)} ${st?.last ? `${st.last.priceNum} ± ${st.last.confNum}  ${st.status}  published ${new Date(st.last.publishTime * 1000).toISOString()}` : 'no price yet'}`);
+    }
   }
   for (const h of gw.healthMonitor.snapshot()) {
     // Replayed traffic carries the venue times of the recording, so receive − venue time is meaningless there.
@@ -311,6 +391,9 @@ async function cmdDemo(files: string[], v: Values): Promise<void> {
   const dir = join(root, '../shared/recordings');
   const recordings = files.length > 0 ? files : existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl.gz')).sort().map((f) => join(dir, f)) : [];
   if (recordings.length === 0) throw new TributaryError('CONFIG_INVALID', `no recordings found in ${dir}; pass FILE... explicitly`);
+  // Pyth prices from the project's own fixture (written by test/fixtures/pyth/generate.ts; not captured traffic).
+  const pythFixture = join(root, 'test/fixtures/pyth/hermes.jsonl');
+  if (files.length === 0 && existsSync(pythFixture)) recordings.push(pythFixture);
   await cmdReplay(recordings, { ...v, config: v.config ?? join(root, 'config/demo.json'), loop: v.loop ?? '0', 'print-summaries': true });
 }
 

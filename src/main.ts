@@ -11,7 +11,11 @@ import { createMetrics, type Metrics } from './obs/metrics.ts';
 import type { BookView } from './pipeline/book.ts';
 import { Bus } from './pipeline/bus.ts';
 import { VenueRunner, type SubscriptionRequest } from './pipeline/ingest.ts';
-import { ARBITRAGE_FEED, CONSOLIDATED_VENUE, HEALTH_FEED, formatFeedId, type FeedInfo } from './protocol/messages.ts';
+import { ARBITRAGE_FEED, CONSOLIDATED_VENUE, HEALTH_FEED, PYTH_SOURCE, formatFeedId, parsePythFeedId, type FeedInfo } from './protocol/messages.ts';
+import { priceUpdateMessage } from './oracle/pyth/decode.ts';
+import { PythSource } from './oracle/pyth/source.ts';
+import type { SseEvent } from './transport/sse.ts';
+import type { HermesApi } from './server/hermes.ts';
 import { ArbitrageDetector, type ArbitrageOpportunity } from './pipeline/arbitrage.ts';
 import { Consolidator, consolidationKey, type Summary } from './pipeline/consolidate.ts';
 import { HealthMonitor, type VenueHealthReport } from './pipeline/health.ts';
@@ -35,12 +39,20 @@ export interface GatewayOptions {
   /** Start the WS and REST servers (default true). */
   readonly serve?: boolean;
   readonly http?: Http;
-  /** Raw-traffic taps (the recorder): connection opens, frames sent and frames received, per venue. */
+  /** Raw-traffic taps (the recorder): connection opens, frames sent and frames received, per venue; Pyth SSE events. */
   readonly taps?: {
     onConnect?: (venue: string, connId: string, url: string, tsMs: number) => void;
     onSent?: (venue: string, connId: string, url: string, data: string, tsMs: number) => void;
     onRecv?: (venue: string, connId: string, data: string, tsMs: number) => void;
+    onSse?: (connId: string, url: string, ev: SseEvent, tsMs: number) => void;
   };
+  /**
+   * Pyth Hermes: `false` = off; endpoint overrides (the simulator: SSE URL, REST base, feeds) = on with them;
+   * undefined = as config `pyth` says, where an unset `pyth.enabled` means {@link GatewayOptions.pythByDefault}.
+   */
+  readonly pyth?: false | { readonly sseUrl: string; readonly restBase?: string; readonly feeds?: readonly string[] };
+  /** Run Pyth when config `pyth.enabled` is not set (the `start` command: true; the library: false). Default false. */
+  readonly pythByDefault?: boolean;
 }
 
 /** Final state of one book, as written by `--dump-books`. Prices/sizes are the venue's decimal strings, best first. */
@@ -65,6 +77,8 @@ export class Gateway implements GatewayApi {
   readonly consolidator: Consolidator;
   readonly arbitrage: ArbitrageDetector;
   readonly healthMonitor: HealthMonitor;
+  /** Pyth Hermes oracle prices (undefined when off). */
+  readonly pyth: PythSource | undefined;
   private feeds = new Map<string, FeedInfo>();
   private feedsVersion = -1;
   private readonly interest = new Map<string, number>();
@@ -114,6 +128,31 @@ export class Gateway implements GatewayApi {
         }),
       );
     }
+    const pc = cfg.pyth;
+    const po = o.pyth;
+    const pythOn = po !== false && (po !== undefined || (pc.enabled ?? o.pythByDefault ?? false));
+    this.pyth = !pythOn
+      ? undefined
+      : new PythSource({
+          sseUrl: po ? po.sseUrl : pc.sse_url,
+          restBase: po ? po.restBase : pc.rest_base,
+          feeds: (po ? po.feeds : undefined) ?? pc.feeds,
+          http: o.http ?? createHttp({ timeoutMs: cfg.transport.httpTimeoutMs, headers: pc.headers }),
+          bus: this.bus,
+          log: childLogger(log, { source: PYTH_SOURCE }),
+          staleAfterMs: pc.stale_after_ms,
+          idleTimeoutMs: pc.idle_timeout_ms,
+          rolloverMs: pc.rollover_ms,
+          catalogRefreshMs: pc.catalog_refresh_ms,
+          rateLimitDelayMs: pc.rate_limit_delay_ms,
+          connectTimeoutMs: cfg.transport.connectTimeoutMs,
+          backoff: { baseMs: cfg.transport.backoffBaseMs, capMs: cfg.transport.backoffCapMs },
+          keepBinary: pc.keep_binary,
+          headers: pc.headers,
+          maxFeeds: pc.max_feeds,
+          onStale: (id) => this.onOracleStale(id),
+          onEvent: o.taps?.onSse,
+        });
     const agg = cfg.aggregation;
     const mon = cfg.monitoring;
     const quoteGroups = agg.quote_groups.map((g) => g.map((q) => q.toUpperCase()));
@@ -126,6 +165,7 @@ export class Gateway implements GatewayApi {
       quoteGroups,
       venues: agg.venues,
       isVenueConnected: (v) => this.runners.get(v)?.connections().some((c) => c.state === 'open') ?? false,
+      oracleInstrument: (_source, id) => this.pyth?.meta(id)?.instrument,
     });
     const fees: Record<string, number> = {};
     for (const [id, v] of Object.entries(cfg.venues)) if (v.takerFeeBps !== undefined) fees[id] = v.takerFeeBps;
@@ -153,6 +193,7 @@ export class Gateway implements GatewayApi {
     this.consolidator.subscribe((summary) => this.onSummary(summary));
     this.arbitrage.subscribe((o) => this.onOpportunity(o));
     this.healthMonitor.subscribe((reports) => this.onHealth(reports));
+    if (this.pyth) this.bus.on('oracle_price', (b) => this.onOracle(b.updates));
   }
 
   private readonly groupMap: Map<string, readonly string[]>;
@@ -169,10 +210,58 @@ export class Gateway implements GatewayApi {
 
   // ---- aggregated feeds ----------------------------------------------------------------------
 
+  // ---- oracle feeds (Pyth) ---------------------------------------------------------------------
+
+  /** The client-protocol `price_update` of a streamed Pyth feed's latest price, or undefined before the first. */
+  private priceMessage(id: string): object | undefined {
+    const st = this.pyth?.state(id);
+    if (!st?.last) return undefined;
+    return priceUpdateMessage(st.last, st.status === 'stale' ? 'stale' : 'trading', this.pyth!.meta(id)?.symbol || null);
+  }
+
+  /** New prices → `price_update` for the feeds clients watch (built only then). */
+  private onOracle(updates: readonly { readonly id: string }[]): void {
+    if (this.interest.size === 0) return;
+    for (const u of updates) {
+      if (!this.interest.has(u.id)) continue;
+      const message = this.priceMessage(u.id);
+      if (message) this.bus.publish('feed_data', { feedId: u.id, message });
+    }
+  }
+
+  private onOracleStale(id: string): void {
+    if (!this.interest.has(id)) return;
+    const message = this.priceMessage(id);
+    if (message) this.bus.publish('feed_data', { feedId: id, message });
+  }
+
+  /** `FeedInfo` of a Pyth feed: `{feed_id, id, venue: 'pyth', symbol (Pyth's), channel: 'price', price, conf, expo, status, ...}`. */
+  private pythFeedInfo(id: string): FeedInfo {
+    const p = this.pyth!;
+    const meta = p.meta(id);
+    const last = p.state(id)?.last;
+    return {
+      feed_id: id,
+      id,
+      venue: PYTH_SOURCE,
+      symbol: meta?.symbol ?? '',
+      venue_symbol: meta?.symbol ?? '',
+      channel: 'price',
+      price: last ? last.priceNum : null,
+      conf: last ? last.confNum : null,
+      expo: last ? last.expo : null,
+      status: p.status(id),
+      price_raw: last ? last.price : null,
+      conf_raw: last ? last.conf : null,
+      ...(meta?.assetType ? { asset_type: meta.assetType } : {}),
+    };
+  }
+
   private onSummary(summary: Summary): void {
     const m = this.metrics;
     m.summariesEmitted.inc();
     if (summary.spread) m.consolidatedSpreadBps.labels({ symbol: summary.symbol }).set(summary.spread.bps);
+    if (summary.oracle && summary.oracle.deviationBps !== null) m.oracleDeviationBps.labels({ symbol: summary.symbol }).set(summary.oracle.deviationBps);
     m.consolidatedVenues.labels({ symbol: summary.symbol }).set(summary.venues.length);
     const sumFeed = formatFeedId(CONSOLIDATED_VENUE, summary.symbol, 'summary');
     if (this.interest.has(sumFeed)) this.bus.publish('feed_data', { feedId: sumFeed, message: { type: 'summary', feed_id: sumFeed, ...summary } });
@@ -220,7 +309,15 @@ export class Gateway implements GatewayApi {
       });
       this.wsPort = ws.port;
       this.closers.push(() => ws.close());
-      const rest = await startRestServer({ host: cfg.api.host, port: cfg.api.port, api: this, metrics: this.metrics, log: this.o.log });
+      const rest = await startRestServer({
+        host: cfg.api.host,
+        port: cfg.api.port,
+        api: this,
+        metrics: this.metrics,
+        log: this.o.log,
+        bus: this.bus,
+        hermesKeepAliveMs: cfg.pyth.serve_keepalive_ms,
+      });
       this.apiPort = rest.port;
       this.closers.push(() => rest.close());
       const prom = cfg.monitoring.metrics;
@@ -245,6 +342,7 @@ export class Gateway implements GatewayApi {
       }
     }
     await Promise.all([...this.runners.values()].map((r) => r.start()));
+    this.pyth?.start();
     this.healthMonitor.start();
     this.rateTimer = setInterval(() => this.tick(), 1000);
     this.rateTimer.unref();
@@ -294,6 +392,19 @@ export class Gateway implements GatewayApi {
       const stage = this.metrics.stage('ingest');
       for (const s of c.stageSamples.splice(0)) stage.observe(s);
     }
+    const p = this.pyth;
+    if (p) {
+      const m = this.metrics;
+      const source = PYTH_SOURCE;
+      const c = p.counters;
+      this.inc('pyth|events', c.events, (d) => m.oracleEvents.labels({ source }).inc(d));
+      this.inc('pyth|updates', c.updates, (d) => m.oracleUpdates.labels({ source }).inc(d));
+      for (const [reason, n] of Object.entries(c.dropped)) this.inc(`pyth|drop|${reason}`, n, (d) => m.oracleDropped.labels({ source, reason }).inc(d));
+      for (const [code, n] of Object.entries(c.errors)) this.inc(`pyth|err|${code}`, n ?? 0, (d) => m.oracleErrors.labels({ source, code }).inc(d));
+      this.inc('pyth|reconnects', p.reconnects, (d) => m.oracleReconnects.labels({ source }).inc(d));
+      m.oracleConnected.labels({ source }).set(p.connected ? 1 : 0);
+      m.oracleStaleFeeds.labels({ source }).set(p.staleFeeds);
+    }
   }
 
   // ---- GatewayApi ----------------------------------------------------------------------------
@@ -326,16 +437,38 @@ export class Gateway implements GatewayApi {
     return this.feeds;
   }
 
-  listFeeds(): FeedInfo[] {
-    return [...this.feedMap().values()];
+  listFeeds(query?: string): FeedInfo[] {
+    const out = [...this.feedMap().values()];
+    const p = this.pyth;
+    if (p) for (const id of p.feedIds()) out.push(this.pythFeedInfo(id));
+    if (query === undefined) return out;
+    const q = query.toLowerCase();
+    const hits = out.filter((f) => f.feed_id.toLowerCase().includes(q) || f.symbol.toLowerCase().includes(q) || f.venue_symbol.toLowerCase().includes(q));
+    if (p) {
+      // The whole Pyth catalog is searchable (a client may subscribe to any of it).
+      const seen = new Set(hits.map((f) => f.feed_id));
+      for (const m of p.search(query, undefined, 200)) if (!seen.has(m.id)) hits.push(this.pythFeedInfo(m.id));
+    }
+    return hits;
   }
 
   getFeed(feedId: string): FeedInfo | undefined {
-    return this.feedMap().get(feedId);
+    const f = this.feedMap().get(feedId);
+    if (f !== undefined || this.pyth === undefined) return f;
+    const id = parsePythFeedId(feedId);
+    return id !== null && this.pyth.known(id) ? this.pythFeedInfo(id) : undefined;
   }
 
-  /** Feeds are subscribed upstream once at start (many clients on a feed cost one venue subscription); interest is counted. */
+  /**
+   * Venue feeds are subscribed upstream once at start (many clients on a feed cost one venue subscription); interest
+   * is counted. A Pyth feed not streamed yet is added to the stream.
+   * @throws TributaryError `CLIENT_BAD_REQUEST` when a Pyth feed cannot be streamed (not in the catalog, or `pyth.max_feeds` reached).
+   */
   acquire(feedId: string): void {
+    const p = this.pyth;
+    if (p && !p.streams(feedId) && parsePythFeedId(feedId) === feedId && !p.addFeed(feedId)) {
+      throw new TributaryError('CLIENT_BAD_REQUEST', `Pyth feed ${feedId} cannot be streamed (not in the Hermes catalog, or pyth.max_feeds reached)`, { feed: feedId });
+    }
     this.interest.set(feedId, (this.interest.get(feedId) ?? 0) + 1);
   }
 
@@ -377,10 +510,33 @@ export class Gateway implements GatewayApi {
     }
     let instruments = 0;
     for (const r of this.runners.values()) instruments += r.instruments.size;
-    return { startedAt: this.startedAt, venues: [...this.runners.keys()], instruments, messageRates };
+    const oracles = this.oracles();
+    return { startedAt: this.startedAt, venues: [...this.runners.keys()], instruments, messageRates, ...(oracles.length > 0 ? { oracles } : {}) };
+  }
+
+  /** Oracle sources' health (Pyth), empty when off. */
+  oracles(): object[] {
+    return this.pyth ? [this.pyth.health()] : [];
+  }
+
+  /** The Hermes-compatible API over the Pyth source (undefined when Pyth is off). */
+  hermes(): HermesApi | undefined {
+    const p = this.pyth;
+    if (!p) return undefined;
+    return {
+      priceFeeds: (query, assetType) => p.catalogEntries(query, assetType),
+      known: (id) => p.known(id),
+      latest: (id) => {
+        const st = p.state(id);
+        return st?.last ? { price: st.last, binary: st.binary } : undefined;
+      },
+      acquire: (id) => this.acquire(id),
+      release: (id) => this.release(id),
+    };
   }
 
   feedSnapshot(feedId: string): object | undefined {
+    if (this.pyth?.streams(feedId)) return this.priceMessage(feedId);
     const info = this.getFeed(feedId);
     if (!info?.derived) return undefined;
     if (feedId === HEALTH_FEED) return this.healthMessage(this.healthMonitor.snapshot());
@@ -426,7 +582,7 @@ export class Gateway implements GatewayApi {
 
   /** Frames received over all venues. */
   totalFrames(): number {
-    let n = 0;
+    let n = this.pyth?.counters.events ?? 0;
     for (const r of this.runners.values()) n += r.counters.frames;
     return n;
   }
@@ -457,6 +613,7 @@ export class Gateway implements GatewayApi {
     this.arbitrage.close();
     this.consolidator.close();
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    await this.pyth?.stop();
     for (const c of this.closers.reverse()) await c().catch(() => {});
     this.closers = [];
   }

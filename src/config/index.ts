@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TributaryError } from '../core/errors.ts';
+import { DEFAULT_PYTH_FEEDS, DEFAULT_PYTH_SSE_URL } from '../oracle/pyth/wire.ts';
 
 const channel = z.enum(['book', 'trades', 'ticker']);
 const port = z.number().int().min(0).max(65535);
@@ -85,6 +86,43 @@ const monitoringSchema = z
   })
   .strict();
 
+/**
+ * Pyth Hermes (oracle prices). Times in ms. Doc: https://docs.pyth.network/price-feeds/how-pyth-works/hermes
+ */
+const pythSchema = z
+  .object({
+    /**
+     * Stream Pyth prices. Unset: on for `start`, off for the library API; `replay` runs Pyth only from a Pyth
+     * recording; `record --venue pyth` always.
+     */
+    enabled: z.boolean().optional(),
+    /** Hermes SSE stream URL (`--pyth-sse-url`, `TRIBUTARY_PYTH_SSE_URL`). */
+    sse_url: z.string().url().default(DEFAULT_PYTH_SSE_URL),
+    /** Base URL for `/v2/price_feeds` (default: `sse_url` without `/v2/updates/price/stream`). */
+    rest_base: z.string().url().optional(),
+    /** Feed ids (with or without 0x) or Pyth symbols (`Crypto.BTC/USD`) to stream. Default BTC/USD, ETH/USD, SOL/USD. */
+    feeds: z.array(z.string().min(1)).min(1).default(DEFAULT_PYTH_FEEDS.map((f) => f.id)),
+    /** A feed whose publish_time has not advanced for this long is reported `stale`. */
+    stale_after_ms: z.number().int().min(10).default(30000),
+    /** The stream is reopened when no byte (events or keep-alive comments) arrives for this long. */
+    idle_timeout_ms: z.number().int().min(10).default(60000),
+    /** A replacement stream is opened this long after a stream opened (Hermes closes streams after 24 h). */
+    rollover_ms: z.number().int().min(100).default(23 * 3600 * 1000),
+    /** The feed catalog is refreshed this often. */
+    catalog_refresh_ms: z.number().int().min(1000).default(600000),
+    /** Wait after HTTP 429 when Hermes sends no Retry-After (its penalty lasts 60 s). */
+    rate_limit_delay_ms: z.number().int().min(0).default(60000),
+    /** Keep the upstream binary update (the Hermes-compatible API serves it). */
+    keep_binary: z.boolean().default(true),
+    /** Most feeds streamed at once (configured plus those clients ask for). */
+    max_feeds: z.number().int().min(1).max(500).default(100),
+    /** Extra request headers for Hermes (e.g. an API key); never logged. */
+    headers: z.record(z.string(), z.string()).optional(),
+    /** Keep-alive comment interval of the Hermes-compatible SSE endpoint served to clients. */
+    serve_keepalive_ms: z.number().int().min(10).default(15000),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: z
@@ -116,6 +154,7 @@ export const configSchema = z
     /** The documented `exchanges` shape; entries override `venues`. */
     exchanges: z.record(z.string(), exchangeSchema).optional(),
     aggregation: aggregationSchema.default(aggregationSchema.parse({})),
+    pyth: pythSchema.default(pythSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
     transport: z
       .object({
@@ -131,6 +170,7 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type VenueConfig = z.infer<typeof venueSchema>;
+export type PythConfig = z.infer<typeof pythSchema>;
 
 /** Flags the CLI passes in (already parsed; undefined = not given). */
 export interface CliOverrides {
@@ -146,6 +186,12 @@ export interface CliOverrides {
   maxPriceLevels?: number;
   healthCheckIntervalMs?: number;
   quoteGroups?: string[][];
+  /** `--pyth-sse-url` / `TRIBUTARY_PYTH_SSE_URL`. */
+  pythSseUrl?: string;
+  /** `--pyth-feeds` / `TRIBUTARY_PYTH_FEEDS` (comma list of ids or Pyth symbols). */
+  pythFeeds?: string[];
+  /** `--no-pyth` (false) / `TRIBUTARY_PYTH_ENABLED`. */
+  pythEnabled?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -166,6 +212,14 @@ function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new TributaryError('CONFIG_INVALID', `${name} must be an integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+function boolEnv(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new TributaryError('CONFIG_INVALID', `${name} must be true or false, got ${JSON.stringify(v)}`);
 }
 
 const list = (v: string | undefined): string[] | undefined =>
@@ -190,6 +244,9 @@ function overridesToPartial(o: CliOverrides): Json {
     p.aggregation = { summary_interval_ms: o.summaryIntervalMs, max_price_levels: o.maxPriceLevels, quote_groups: o.quoteGroups };
   }
   if (o.healthCheckIntervalMs !== undefined) p.monitoring = { health_check_interval_ms: o.healthCheckIntervalMs };
+  if (o.pythSseUrl !== undefined || o.pythFeeds !== undefined || o.pythEnabled !== undefined) {
+    p.pyth = { sse_url: o.pythSseUrl, feeds: o.pythFeeds, enabled: o.pythEnabled };
+  }
   return p;
 }
 
@@ -208,6 +265,9 @@ export function envOverrides(env: NodeJS.ProcessEnv): CliOverrides {
     maxPriceLevels: intEnv(env, 'TRIBUTARY_MAX_PRICE_LEVELS'),
     healthCheckIntervalMs: intEnv(env, 'TRIBUTARY_HEALTH_CHECK_INTERVAL_MS'),
     quoteGroups: env.TRIBUTARY_QUOTE_GROUPS ? parseQuoteGroups(env.TRIBUTARY_QUOTE_GROUPS) : undefined,
+    pythSseUrl: env.TRIBUTARY_PYTH_SSE_URL || undefined,
+    pythFeeds: list(env.TRIBUTARY_PYTH_FEEDS),
+    pythEnabled: boolEnv(env, 'TRIBUTARY_PYTH_ENABLED'),
   };
 }
 

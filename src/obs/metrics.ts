@@ -2,7 +2,8 @@
  * Every Prometheus metric Tributary exports, defined in this one module on a dedicated registry
  * (never prom-client's global one), so tests can make as many fresh sets as they like.
  *
- * Naming: prefix `tributary_`; labels `venue`, `type`, `code`, `reason`, `outcome`, `stage`.
+ * Naming: prefix `tributary_`; labels `venue`, `type`, `code`, `reason`, `outcome`, `stage`, `source` (oracle), `kind`,
+ * `symbol` (consolidated symbols only: a configured handful).
  * Never label by instrument (cardinality).
  *
  * Hot path: resolve label children once and keep them. {@link Metrics.forVenue} returns a cached
@@ -96,6 +97,24 @@ export interface Metrics {
   readonly arbitrageOpportunities: Counter;
   /** `tributary_rest_budget_waits_total{venue}`: REST requests that waited for the venue's request budget. */
   readonly restBudgetWaits: Counter<'venue'>;
+  /** `tributary_oracle_events_total{source}`: upstream oracle stream events received (Pyth SSE events of any type). */
+  readonly oracleEvents: Counter<'source'>;
+  /** `tributary_oracle_price_updates_total{source}`: oracle prices accepted (one per feed per new price). */
+  readonly oracleUpdates: Counter<'source'>;
+  /** `tributary_oracle_dropped_total{source,reason}`: oracle input dropped (`malformed_event`, `malformed_entry`, `duplicate`, `out_of_order`, `unsubscribed`, `unknown_event`). */
+  readonly oracleDropped: Counter<'source' | 'reason'>;
+  /** `tributary_oracle_errors_total{source,code}`: oracle transport / catalog / stream errors, by error catalog code. */
+  readonly oracleErrors: Counter<'source' | 'code'>;
+  /** `tributary_oracle_reconnects_total{source}`: oracle stream reconnects. */
+  readonly oracleReconnects: Counter<'source'>;
+  /** `tributary_oracle_connected{source}`: 1 while an oracle stream is open. */
+  readonly oracleConnected: Gauge<'source'>;
+  /** `tributary_oracle_stale_feeds{source}`: oracle feeds whose publish time stopped advancing. */
+  readonly oracleStaleFeeds: Gauge<'source'>;
+  /** `tributary_oracle_deviation_bps{symbol}`: (consolidated mid − oracle price) / oracle price × 10 000, per consolidated symbol. */
+  readonly oracleDeviationBps: Gauge<'symbol'>;
+  /** `tributary_hermes_api_clients{kind}`: clients of the Hermes-compatible API (`sse` streams, `ws` connections with Hermes subscriptions). */
+  readonly hermesClients: Gauge<'kind'>;
   /** Cached pre-bound children for one venue. */
   forVenue(venue: string): VenueMetrics;
   /** Cached `stage_latency_seconds{stage}` child. */
@@ -170,6 +189,15 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const consolidatedVenues = new Gauge({ name: `${P}consolidated_venues`, help: 'Venues included in a consolidated book.', labelNames: ['symbol'] as const, registers });
   const arbitrageOpportunities = new Counter({ name: `${P}arbitrage_opportunities_total`, help: 'Arbitrage opportunities reported (new or materially changed).', registers });
   const restBudgetWaits = new Counter({ name: `${P}rest_budget_waits_total`, help: 'Venue REST requests that waited for the request budget (token bucket).', labelNames: ['venue'] as const, registers });
+  const oracleEvents = new Counter({ name: `${P}oracle_events_total`, help: 'Upstream oracle stream events received.', labelNames: ['source'] as const, registers });
+  const oracleUpdates = new Counter({ name: `${P}oracle_price_updates_total`, help: 'Oracle prices accepted.', labelNames: ['source'] as const, registers });
+  const oracleDropped = new Counter({ name: `${P}oracle_dropped_total`, help: 'Oracle input dropped, by reason.', labelNames: ['source', 'reason'] as const, registers });
+  const oracleErrors = new Counter({ name: `${P}oracle_errors_total`, help: 'Oracle transport, catalog and stream errors, by code.', labelNames: ['source', 'code'] as const, registers });
+  const oracleReconnects = new Counter({ name: `${P}oracle_reconnects_total`, help: 'Oracle stream reconnects.', labelNames: ['source'] as const, registers });
+  const oracleConnected = new Gauge({ name: `${P}oracle_connected`, help: '1 while an oracle stream is open, else 0.', labelNames: ['source'] as const, registers });
+  const oracleStaleFeeds = new Gauge({ name: `${P}oracle_stale_feeds`, help: 'Oracle feeds whose publish time stopped advancing.', labelNames: ['source'] as const, registers });
+  const oracleDeviationBps = new Gauge({ name: `${P}oracle_deviation_bps`, help: 'Consolidated mid minus oracle price, bps of the oracle price.', labelNames: ['symbol'] as const, registers });
+  const hermesClients = new Gauge({ name: `${P}hermes_api_clients`, help: 'Clients of the Hermes-compatible API, by kind (sse, ws).', labelNames: ['kind'] as const, registers });
   const httpRequests = new Counter({ name: `${P}http_requests_total`, help: 'Venue REST requests, by outcome.', labelNames: ['venue', 'outcome'] as const, registers });
   const wsClients = new Gauge({ name: `${P}ws_clients`, help: 'Connected WebSocket clients.', registers });
   const wsMessagesSent = new Counter({ name: `${P}ws_messages_sent_total`, help: 'Messages sent to WebSocket clients (per client).', registers });
@@ -224,6 +252,15 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     consolidatedVenues,
     arbitrageOpportunities,
     restBudgetWaits,
+    oracleEvents,
+    oracleUpdates,
+    oracleDropped,
+    oracleErrors,
+    oracleReconnects,
+    oracleConnected,
+    oracleStaleFeeds,
+    oracleDeviationBps,
+    hermesClients,
     forVenue,
     stage: cached((stage) => stageLatency.labels({ stage })),
     dropped: cached((reason) => wsMessagesDropped.labels({ reason })),

@@ -33,6 +33,56 @@ export interface VenueStatus {
   readonly ts: number;
 }
 
+/**
+ * One oracle price as decoded (Pyth Hermes `parsed[]` entry, https://docs.pyth.network/price-feeds/how-pyth-works/hermes).
+ * Integers stay the strings received; the real value is `integer × 10^expo` (quote currency per unit of base).
+ */
+export interface OraclePrice {
+  /** Source name, e.g. `pyth`. */
+  readonly source: string;
+  /** Canonical feed id (`0x` + 64 lowercase hex). */
+  readonly id: string;
+  /** Signed integer string. */
+  readonly price: string;
+  /** Unsigned integer string: the confidence interval (± around `price`). */
+  readonly conf: string;
+  readonly expo: number;
+  /** Unix time (seconds) the aggregate was published. */
+  readonly publishTime: number;
+  /** `price` × 10^`expo` and `conf` × 10^`expo` as numbers (correctly rounded from the decimal). */
+  readonly priceNum: number;
+  readonly confNum: number;
+  /** The EMA price (≈ 1 h window): integer strings, exponent, publish time (s). */
+  readonly emaPrice: string;
+  readonly emaConf: string;
+  readonly emaExpo: number;
+  readonly emaPublishTime: number;
+  /** Metadata when sent: Pythnet slot, when Hermes had the proof (s), the previous aggregate's publish time (s). */
+  readonly slot: number | null;
+  readonly proofAvailableTime: number | null;
+  readonly prevPublishTime: number | null;
+  /** Local receive time (ms). */
+  readonly recvTs: number;
+}
+
+/** The binary payload of an oracle update as received (Pyth: the accumulator update, for on-chain use). */
+export interface OracleBinary {
+  readonly encoding: 'hex' | 'base64';
+  readonly data: readonly string[];
+}
+
+/**
+ * One upstream oracle event: the prices it carried that were accepted (new for their feed; duplicates and
+ * out-of-order ones are dropped before), and its binary payload (null when not kept).
+ */
+export interface OracleBatch {
+  readonly source: string;
+  readonly updates: readonly OraclePrice[];
+  readonly binary: OracleBinary | null;
+  /** Local receive time (ms). */
+  readonly recvTs: number;
+}
+
 /** Topic → payload map of the bus. */
 export interface BusTopics {
   book: BookUpdate;
@@ -40,7 +90,9 @@ export interface BusTopics {
   trade: { readonly instrument: Instrument; readonly event: TradeEvent };
   ticker: { readonly instrument: Instrument; readonly event: TickerEvent };
   venue_status: VenueStatus;
-  /** A ready-to-send message of an aggregated feed (consolidated book / summary, arbitrage, health). */
+  /** Oracle prices (Pyth), one message per upstream event. */
+  oracle_price: OracleBatch;
+  /** A ready-to-send message of an aggregated feed (consolidated book / summary, arbitrage, health) or an oracle feed (`price_update`). */
   feed_data: { readonly feedId: string; readonly message: object };
 }
 

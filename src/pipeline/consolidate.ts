@@ -14,6 +14,10 @@
  * A crossed consolidated book (one venue's bid above another venue's ask) is legitimate across venues (an
  * arbitrage): it is reported as is, with a negative spread and `crossed: true`.
  *
+ * Oracle: when an oracle (Pyth) prices the key's instrument (`oracleInstrument` maps a feed to `BASE/QUOTE`, which
+ * maps to a key like any canonical symbol, so Pyth `BTC/USD` meets `BTC/USDT` under a `USDT = USD` group), the book
+ * carries `oracle` with the mid's deviation from it in bps; a new oracle price marks the key dirty.
+ *
  * Hot path: a bus `book` / `book_reset` message only marks its key dirty (two map lookups). The merge runs
  * on the throttle timer (summaries) or on demand (`getBook`). Summaries are emitted on change, at most one
  * per key per `summaryIntervalMs`: the first change after a quiet interval goes out on the next timer turn,
@@ -23,7 +27,7 @@
  */
 import type { Instrument } from '../core/instruments.ts';
 import type { BookSide, BookView } from './book.ts';
-import type { Bus } from './bus.ts';
+import type { Bus, OraclePrice } from './bus.ts';
 
 /** Why a venue's book is left out of a consolidated book. */
 export type ExclusionReason = 'invalid' | 'disconnected' | 'stale';
@@ -60,6 +64,19 @@ export interface ExcludedVenue {
 }
 
 /**
+ * The oracle price of a key's instrument: `price` / `confidence` in quote currency (Pyth's integer × 10^expo),
+ * `publishTime` in ms since the epoch, `deviationBps` = (mid − price) / price × 10 000 (null without a mid).
+ */
+export interface OracleRef {
+  readonly source: string;
+  readonly feedId: string;
+  readonly price: number;
+  readonly confidence: number;
+  readonly publishTime: number;
+  readonly deviationBps: number | null;
+}
+
+/**
  * A consolidated book:
  * - `symbol`: the consolidation key (canonical symbol, or the quote-group key such as `BTC/USD`);
  * - `bids` / `asks`: merged levels, best first, each with its venue (ties: by venue id, then symbol);
@@ -68,6 +85,7 @@ export interface ExcludedVenue {
  * - `venues`: venues included (sorted); `excluded`: venues left out with the reason;
  * - `quoteEquivalence`: only on quote-group keys, the quotes of the included instruments that were merged
  *   (in group order, e.g. `["USD","USDT"]`);
+ * - `oracle`: only when an oracle prices the instrument (see {@link OracleRef});
  * - `timestamp`: local time (ms since epoch) the view was computed.
  * Computed numbers (`spread`, `mid`) are rounded to 12 significant digits to drop float noise.
  */
@@ -82,6 +100,7 @@ export interface ConsolidatedBook {
   readonly venues: readonly string[];
   readonly excluded: readonly ExcludedVenue[];
   readonly quoteEquivalence?: readonly string[];
+  readonly oracle?: OracleRef;
   readonly timestamp: number;
 }
 
@@ -115,6 +134,11 @@ export interface ConsolidatorOptions {
   readonly venues?: readonly string[];
   /** Local clock, ms since epoch (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * Canonical instrument (`BTC/USD`) an oracle feed prices, or undefined (bus `oracle_price` updates of such feeds
+   * are ignored). Without it no oracle is attached.
+   */
+  readonly oracleInstrument?: (source: string, feedId: string) => string | undefined;
 }
 
 interface Member {
@@ -223,7 +247,10 @@ function sameSummary(a: Summary, b: Summary): boolean {
     sameLevel(a.nbbo.ask, b.nbbo.ask) &&
     a.venues.join('\n') === b.venues.join('\n') &&
     a.excluded.map((e) => `${e.venue} ${e.symbol ?? ''} ${e.reason}`).join('\n') === b.excluded.map((e) => `${e.venue} ${e.symbol ?? ''} ${e.reason}`).join('\n') &&
-    (a.quoteEquivalence ?? []).join() === (b.quoteEquivalence ?? []).join()
+    (a.quoteEquivalence ?? []).join() === (b.quoteEquivalence ?? []).join() &&
+    a.oracle?.feedId === b.oracle?.feedId &&
+    a.oracle?.price === b.oracle?.price &&
+    a.oracle?.publishTime === b.oracle?.publishTime
   );
 }
 
@@ -253,6 +280,8 @@ export class Consolidator implements AsyncIterable<Summary> {
   /** Earliest `staleAt` over all keys (a lower bound; Infinity when none). */
   private nextStaleAt = Infinity;
   private closed = false;
+  /** Consolidation key → latest oracle price of its instrument. */
+  private readonly oracles = new Map<string, OraclePrice>();
 
   constructor(opts: ConsolidatorOptions) {
     this.maxPriceLevels = opts.maxPriceLevels ?? 20;
@@ -271,6 +300,21 @@ export class Consolidator implements AsyncIterable<Summary> {
       }),
       bus.on('venue_status', (s) => this.recheck(s.venue)),
     );
+    const oracleInstrument = opts.oracleInstrument;
+    if (oracleInstrument) {
+      this.unsubs.push(
+        bus.on('oracle_price', (batch) => {
+          for (const u of batch.updates) {
+            const inst = oracleInstrument(u.source, u.id);
+            if (inst === undefined) continue;
+            const key = consolidationKey(inst, this.groups);
+            this.oracles.set(key, u);
+            const st = this.keys.get(key);
+            if (st) this.markDirty(st);
+          }
+        }),
+      );
+    }
   }
 
   /** Hot path: remember the book (first time only) and mark its key dirty. */
@@ -454,6 +498,18 @@ export class Consolidator implements AsyncIterable<Summary> {
     }
     const nbbo: Nbbo = bid !== undefined || ask !== undefined ? { ...(bid ? { bid } : {}), ...(ask ? { ask } : {}) } : {};
     const venues = [...new Set(inc.map((m) => m.venue))];
+    const op = this.oracles.get(s.key);
+    const oracle: OracleRef | undefined =
+      op === undefined
+        ? undefined
+        : {
+            source: op.source,
+            feedId: op.id,
+            price: op.priceNum,
+            confidence: op.confNum,
+            publishTime: op.publishTime * 1000,
+            deviationBps: mid === null || !(op.priceNum > 0) ? null : round12(((mid - op.priceNum) / op.priceNum) * 10000),
+          };
     const out: ConsolidatedBook = {
       symbol: s.key,
       bids: depth >= 1 ? bidsAll.slice(0, depth) : [],
@@ -465,6 +521,7 @@ export class Consolidator implements AsyncIterable<Summary> {
       venues,
       excluded,
       ...(s.group ? { quoteEquivalence: s.group.filter((q) => inc.some((m) => m.quote === q)) } : {}),
+      ...(oracle ? { oracle } : {}),
       timestamp: now,
     };
     return out;

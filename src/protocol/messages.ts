@@ -12,7 +12,11 @@
  * Client → server: `subscribe`, `unsubscribe`, `get_available_feeds`.
  * Server → client: `connection_established`, `subscription_confirmed`, `unsubscription_confirmed`,
  * `available_feeds`, `error`, and the data messages `book_snapshot`, `book_update`, `book_reset`,
- * `trade`, `ticker`.
+ * `trade`, `ticker`, and `price_update` (Pyth oracle prices, see {@link PriceUpdateMessageSchema}).
+ *
+ * Feed ids: `{venue}:{symbol}:{channel}` for venue and aggregated feeds; a Pyth price feed is named by its
+ * 32-byte hex id, with or without `0x`, any case (see {@link parsePythFeedId}); the server names it
+ * `0x` + 64 lowercase hex digits. The two never collide: a Pyth id has no `:`.
  *
  * Book handling on the client: on `book_snapshot` replace the book; on `book_update` set each level
  * (size `"0"` deletes); on `book_reset` drop the book and wait for the next `book_snapshot`.
@@ -58,6 +62,21 @@ export function parseFeedId(feedId: string): FeedIdParts | null {
   return { venue: feedId.slice(0, first), symbol: feedId.slice(first + 1, last), channel };
 }
 
+/** The source name of Pyth oracle feeds (`venue` in their {@link FeedInfo}, `source` in `price_update`). */
+export const PYTH_SOURCE = 'pyth';
+
+/**
+ * A Pyth price feed id in canonical form (`0x` + 64 lowercase hex digits), from a client's spelling: 64 hex digits
+ * with or without `0x` / `0X`, any case (Hermes accepts the same: https://docs.pyth.network/price-feeds/price-feeds).
+ * Returns `null` for anything else.
+ */
+export function parsePythFeedId(id: string): string | null {
+  if (typeof id !== 'string') return null;
+  const hex = id.length === 66 && (id[1] === 'x' || id[1] === 'X') && id[0] === '0' ? id.slice(2) : id;
+  if (hex.length !== 64 || !/^[0-9a-fA-F]{64}$/.test(hex)) return null;
+  return `0x${hex.toLowerCase()}`;
+}
+
 /** Longest feed id accepted from a client. */
 export const MAX_FEED_ID_LENGTH = 256;
 
@@ -73,12 +92,31 @@ export const FeedInfoSchema = z.object({
   symbol: z.string(),
   /** The venue's own symbol. */
   venue_symbol: z.string(),
-  /** Venue feeds: `book`, `trades`, `ticker`; aggregated feeds: `book` / `summary` (venue `consolidated`), `arbitrage`, `health`. */
-  channel: z.enum(['book', 'trades', 'ticker', 'summary', 'arbitrage', 'health']),
+  /**
+   * Venue feeds: `book`, `trades`, `ticker`; aggregated feeds: `book` / `summary` (venue `consolidated`), `arbitrage`,
+   * `health`; Pyth oracle feeds: `price` (venue `pyth`).
+   */
+  channel: z.enum(['book', 'trades', 'ticker', 'summary', 'arbitrage', 'health', 'price']),
   /** True for aggregated feeds (not one venue's stream): `consolidated:{symbol}:book|summary`, `arbitrage`, `health`. */
   derived: z.boolean().optional(),
+  // Pyth feeds (channel `price`) also carry `{id, symbol, price, conf, expo, status}`: `symbol` is Pyth's
+  // (`Crypto.BTC/USD`), `price` / `conf` the latest values scaled by 10^expo (quote currency; null before the first
+  // update), `status` `trading` | `stale` | `unknown` (no update yet), and the unscaled integer strings.
+  /** Pyth feed id (`0x` + 64 hex), equal to `feed_id`. */
+  id: z.string().optional(),
+  price: z.number().nullable().optional(),
+  conf: z.number().nullable().optional(),
+  expo: z.number().nullable().optional(),
+  status: z.enum(['trading', 'stale', 'unknown']).optional(),
+  price_raw: z.string().nullable().optional(),
+  conf_raw: z.string().nullable().optional(),
+  /** Pyth asset type (`crypto`, `fx`, `equity`, `metal`, `rates`, ...), lower case. */
+  asset_type: z.string().optional(),
 });
-/** One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel, derived?}`. */
+/**
+ * One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel, derived?}`; Pyth feeds add
+ * `{id, price, conf, expo, status, price_raw, conf_raw, asset_type}`.
+ */
 export type FeedInfo = z.infer<typeof FeedInfoSchema>;
 
 // ───────────────────────────── client → server ─────────────────────────────
@@ -87,8 +125,12 @@ export type FeedInfo = z.infer<typeof FeedInfoSchema>;
 export const SubscribeSchema = z.object({ type: z.literal('subscribe'), feed_id: FeedIdSchema });
 /** `{"type":"unsubscribe","feed_id":ID}`: stop receiving a feed. */
 export const UnsubscribeSchema = z.object({ type: z.literal('unsubscribe'), feed_id: FeedIdSchema });
-/** `{"type":"get_available_feeds"}`: list the feeds (answered with `available_feeds`). */
-export const GetAvailableFeedsSchema = z.object({ type: z.literal('get_available_feeds') });
+/**
+ * `{"type":"get_available_feeds"}`: list the feeds (answered with `available_feeds`). With `query` (case-insensitive
+ * substring of a feed id or symbol, e.g. `"btc"`), only matching feeds are listed, and Pyth's whole catalog is
+ * searched (not only the feeds streamed now): a client finds `Crypto.BTC/USD` and subscribes to its id.
+ */
+export const GetAvailableFeedsSchema = z.object({ type: z.literal('get_available_feeds'), query: z.string().min(1).max(64).optional() });
 
 /** Any client message. */
 export const ClientMessageSchema = z.discriminatedUnion('type', [SubscribeSchema, UnsubscribeSchema, GetAvailableFeedsSchema]);
@@ -246,7 +288,58 @@ export const TickerMessageSchema = z.object({
   recv_ts: z.number(),
 });
 
-/** Any server message. */
+// ───────────────────────────── oracle prices (Pyth) ─────────────────────────────
+
+/** Status of an oracle price: `trading`, or `stale` once its `publish_time` stopped advancing (`pyth.stale_after_ms`). */
+export const OracleStatusSchema = z.enum(['trading', 'stale']);
+
+/**
+ * A Pyth price (`{"type":"subscribe","feed_id":"0x<64 hex>"}`), sent on every new price and when the status changes;
+ * the latest one right after `subscription_confirmed`.
+ *
+ * `data`: `feed_id`; `price` and `confidence` = the integers scaled by 10^`exponent` (numbers, quote currency;
+ * `confidence` is Pyth's ± interval, roughly one standard error); `exponent` = Pyth's `expo`; `status`;
+ * `timestamp` = `publish_time` as ISO-8601 (UTC); `source` = `pyth`; the unscaled integer strings `price_raw` /
+ * `conf_raw` (no precision lost); `publish_time` (Unix **seconds**, as Pyth sends it); `symbol` (Pyth's, e.g.
+ * `Crypto.BTC/USD`, null while the catalog is not loaded); `ema_price` / `ema_price_raw` (Pyth's ~1 h EMA, same
+ * exponent); `recv_ts` (gateway receive time, ms). Field meanings: https://docs.pyth.network/price-feeds/best-practices
+ */
+export const PriceUpdateMessageSchema = z.object({
+  type: z.literal('price_update'),
+  data: z.object({
+    feed_id: z.string(),
+    price: z.number(),
+    confidence: z.number(),
+    exponent: z.number().int(),
+    status: OracleStatusSchema,
+    timestamp: z.string(),
+    source: z.literal('pyth'),
+    price_raw: z.string(),
+    conf_raw: z.string(),
+    publish_time: z.number().int(),
+    symbol: z.string().nullable(),
+    ema_price: z.number(),
+    ema_price_raw: z.string(),
+    recv_ts: z.number(),
+  }),
+});
+export type PriceUpdateMessage = z.infer<typeof PriceUpdateMessageSchema>;
+
+/**
+ * The oracle next to a consolidated book / summary (instruments Pyth also prices, e.g. Pyth `Crypto.BTC/USD` ↔
+ * `BTC/USD`, or `BTC/USDT` under a `USDT = USD` quote group): `price` / `confidence` in quote currency,
+ * `deviationBps` = (consolidated mid − oracle price) / oracle price × 10 000 (null without a mid), `publishTime`
+ * the oracle's publish time in **ms** since the epoch.
+ */
+export const OracleRefSchema = z.object({
+  source: z.string(),
+  feedId: z.string(),
+  price: z.number(),
+  confidence: z.number(),
+  publishTime: z.number(),
+  deviationBps: z.number().nullable(),
+});
+
 // ───────────────────────────── aggregated feeds ─────────────────────────────
 
 /** Venue name used in consolidated feed ids: `consolidated:{symbol}:book`, `consolidated:{symbol}:summary`. */
@@ -281,6 +374,8 @@ export const ConsolidatedBookSchema = z.object({
   venues: z.array(z.string()),
   excluded: z.array(Excluded),
   quoteEquivalence: z.array(z.string()).optional(),
+  /** The oracle price of this instrument and the mid's deviation from it, when an oracle prices it. */
+  oracle: OracleRefSchema.optional(),
   timestamp: z.number(),
 });
 /** Summary (`consolidated:{symbol}:summary`): `{symbol, spread, bids, asks, venues, timestamp}` plus NBBO and mid, `max_price_levels` deep. */
@@ -329,7 +424,9 @@ export type SummaryMessage = z.infer<typeof SummaryMessageSchema>;
 export type ArbitrageMessage = z.infer<typeof ArbitrageMessageSchema>;
 export type HealthMessage = z.infer<typeof HealthMessageSchema>;
 
+/** Any server message. */
 export const ServerMessageSchema = z.discriminatedUnion('type', [
+  PriceUpdateMessageSchema,
   ConsolidatedBookSchema,
   SummaryMessageSchema,
   ArbitrageMessageSchema,

@@ -2,6 +2,12 @@
  * The recording format: gzip JSON lines. First line `{"t":"header","format":2,"exchange",...}`, then in
  * time order `http` (a REST response body), `connect`, `send` (a frame the client sent) and `recv`
  * (a frame received) records. `ts` is seconds since the epoch (float) in the file; readers expose it as-is.
+ *
+ * Server-Sent Events (Pyth Hermes) add one record type, `{"t":"sse","conn","ts","url","data","event"?,"id"?}`:
+ * one dispatched event received on the stream requested at `url` (with its query), `data` its data (lines joined
+ * with `\n`), `event` its type when not `message`, `id` the stream's last event id when set. Files without
+ * `sse` records are unchanged, and readers that do not know `sse` may skip it. The simulator serves these events
+ * as an SSE stream on the recorded path (paced like WebSocket frames).
  */
 import { createReadStream, createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { gunzipSync, createGzip, type Gzip } from 'node:zlib';
@@ -40,7 +46,19 @@ export interface RecvRecord {
   readonly ts: number;
   readonly data: string;
 }
-export type DataRecord = HttpRecord | ConnectRecord | SendRecord | RecvRecord;
+/** One Server-Sent Event received on the stream requested at `url`. */
+export interface SseRecord {
+  readonly t: 'sse';
+  readonly conn: string;
+  readonly ts: number;
+  readonly url: string;
+  readonly data: string;
+  /** Event type when not `message` (e.g. `error`). */
+  readonly event?: string;
+  /** The stream's last event id, when the server set one. */
+  readonly id?: string;
+}
+export type DataRecord = HttpRecord | ConnectRecord | SendRecord | RecvRecord | SseRecord;
 export type RecordingRecord = HeaderRecord | DataRecord;
 
 /** A whole recording in memory, data records sorted by `ts` (stable: file order breaks ties). */
@@ -77,6 +95,10 @@ export function parseRecord(o: unknown, where: string): RecordingRecord {
     case 'recv':
       if (!isString(r.data) || !isString(r.conn) || typeof r.ts !== 'number') bad('recv record needs conn, data, ts');
       return r as unknown as RecvRecord;
+    case 'sse':
+      if (!isString(r.data) || !isString(r.conn) || !isString(r.url) || typeof r.ts !== 'number') bad('sse record needs conn, url, data, ts');
+      if ((r.event !== undefined && !isString(r.event)) || (r.id !== undefined && !isString(r.id))) bad('sse record: event and id must be strings');
+      return r as unknown as SseRecord;
     default:
       return bad(`unknown record type ${JSON.stringify(r.t)}`);
   }
@@ -160,6 +182,10 @@ export class RecordingWriter {
   }
   recv(conn: string, tsMs: number, data: string): void {
     this.line({ t: 'recv', conn, ts: tsMs / 1000, data });
+  }
+  /** One SSE event (`type` `message` is not written; `lastEventId` '' is not written). */
+  sse(conn: string, tsMs: number, url: string, ev: { readonly type: string; readonly data: string; readonly lastEventId: string }): void {
+    this.line({ t: 'sse', conn, ts: tsMs / 1000, url, data: ev.data, ...(ev.type !== 'message' ? { event: ev.type } : {}), ...(ev.lastEventId !== '' ? { id: ev.lastEventId } : {}) });
   }
 
   /** Flushes and closes the file. */

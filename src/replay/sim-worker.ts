@@ -4,6 +4,7 @@
  * bases} then `ended`; parent → child `close`. The child exits when the parent goes away.
  */
 import { createLogger } from '../obs/log.ts';
+import { oracleSseHooks } from '../oracle/index.ts';
 import { getConnector } from '../venues/index.ts';
 import { loadRecording } from './recording.ts';
 import { startSimulator, type SimulatorSpeed } from './simulator.ts';
@@ -26,6 +27,7 @@ try {
   const sim = await startSimulator({
     recordings: d.files.map((f) => loadRecording(f)),
     hooks: (venue) => getConnector(venue)?.replay,
+    sseHooks: oracleSseHooks,
     host: d.host,
     port: d.port,
     speed: d.speed,

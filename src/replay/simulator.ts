@@ -8,6 +8,11 @@
  *   `recv` frames of every recorded connection whose `connect.addr` has that pathname, merged in recorded
  *   time order, filtered to the topics the client is subscribed to (see {@link ReplayHooks}).
  * - HTTP: `GET /{venue}{path}?{query}` (or the bare path when unambiguous) answers from `http` records.
+ * - Server-Sent Events: `GET /{venue}{path}` (or the bare path) on a path recorded in `sse` records streams those
+ *   events (`text/event-stream`, merged in recorded time order, paced and looped like WebSocket frames), each with
+ *   `id: <n>` (its position in the played sequence); a reconnecting client sending `Last-Event-ID: n` resumes after
+ *   it (204 when nothing is left). A venue's {@link SseReplayHooks} may filter events per request (e.g. to the
+ *   feeds in its query); keep-alive comments are sent while idle.
  *
  * Timing, looping and backpressure are described on {@link SimulatorOptions}.
  */
@@ -63,6 +68,19 @@ export interface SimulatorOptions {
   readonly highWaterMark?: number;
   /** Optional logger; nothing is logged per frame. */
   readonly log?: SimulatorLogger;
+  /** SSE replay hooks per venue id (e.g. Pyth: keep the feeds a request asks for). Default: none (events sent unchanged). */
+  readonly sseHooks?: (venue: string) => SseReplayHooks | undefined;
+  /** Keep-alive comment interval on idle SSE streams (ms). Default 15000. */
+  readonly sseKeepAliveMs?: number;
+}
+
+/** How a venue's recorded SSE events are served to one request. */
+export interface SseReplayHooks {
+  /**
+   * A filter for one request (`url` with its query): maps a recorded event's data to what this client gets, or
+   * undefined to skip the event. Returning undefined from `filterFor` sends every event unchanged.
+   */
+  filterFor(url: URL): ((data: string) => string | undefined) | undefined;
 }
 
 /** Counters of a running simulator. */
@@ -83,6 +101,8 @@ export interface SimulatorStats {
   readonly ignoredClientFrames: number;
   /** Clients currently paused by backpressure. */
   readonly blockedClients: number;
+  /** SSE clients currently connected. */
+  readonly sseClients: number;
 }
 
 /** A running simulator. */
@@ -126,9 +146,20 @@ interface Frame {
   readonly buf: Buffer;
 }
 
+/** One recorded SSE event ready to stream. */
+interface SseFrame {
+  /** Recorded time, seconds. */
+  readonly ts: number;
+  readonly event: string | undefined;
+  readonly data: string;
+}
+
 interface Venue {
   readonly id: string;
   readonly hooks: ReplayHooks | undefined;
+  readonly sseHooks: SseReplayHooks | undefined;
+  /** Recorded SSE pathname → merged events (time order). */
+  readonly sse: Map<string, SseFrame[]>;
   /** Recorded WebSocket pathname → merged frames (time order). Only when hooks exist. */
   readonly ws: Map<string, Frame[]>;
   /** Recorded HTTP responses. */
@@ -178,8 +209,8 @@ function loadVenues(opts: SimulatorOptions, log: SimulatorLogger): Map<string, V
     let v = venues.get(id);
     if (!v) {
       const hooks = opts.hooks(id);
-      if (!hooks) log.warn({ venue: id }, 'simulator: no replay hooks for venue; serving HTTP only');
-      v = { id, hooks, ws: new Map(), http: new HttpMatcher() };
+      if (!hooks && rec.records.some((r) => r.t === 'recv')) log.warn({ venue: id }, 'simulator: no replay hooks for venue; serving HTTP only');
+      v = { id, hooks, sseHooks: opts.sseHooks?.(id), sse: new Map(), ws: new Map(), http: new HttpMatcher() };
       venues.set(id, v);
     }
     // A recv may in theory precede its connect record (clock skew between tasks): fall back to the first connect.
@@ -195,6 +226,12 @@ function loadVenues(opts: SimulatorOptions, log: SimulatorLogger): Map<string, V
     for (const r of rec.records) {
       if (r.t === 'http') {
         v.http.add(r.url, { ts: r.ts, data: r.data });
+      } else if (r.t === 'sse') {
+        const p = pathOfUrl(r.url);
+        if (p === undefined) continue;
+        let frames = v.sse.get(p);
+        if (!frames) v.sse.set(p, (frames = []));
+        frames.push({ ts: r.ts, event: r.event, data: r.data });
       } else if (!v.hooks) {
         continue;
       } else if (r.t === 'connect') {
@@ -227,6 +264,9 @@ function loadVenues(opts: SimulatorOptions, log: SimulatorLogger): Map<string, V
       const sorted = frames.map((f, i) => ({ f, i })).sort((a, b) => a.f.ts - b.f.ts || a.i - b.i).map((x) => x.f);
       v.ws.set(p, sorted);
     }
+    for (const [p, frames] of v.sse) {
+      v.sse.set(p, frames.map((f, i) => ({ f, i })).sort((a, b) => a.f.ts - b.f.ts || a.i - b.i).map((x) => x.f));
+    }
   }
   return venues;
 }
@@ -241,7 +281,7 @@ interface ClientHost {
   readonly hwm: number;
   counters: { framesSent: number; bytesSent: number; repliesSent: number; ignoredClientFrames: number };
   onStreaming(): void;
-  onDone(c: SimClient): void;
+  onDone(): void;
 }
 
 /** One WebSocket client: its subscriptions and its walk over the frame list. */
@@ -426,7 +466,7 @@ class SimClient {
 
   private finish(): void {
     this.state = 'finished';
-    this.host.onDone(this);
+    this.host.onDone();
   }
 
   /** Stops all timers; the client will send nothing more. */
@@ -445,6 +485,171 @@ class SimClient {
   }
 }
 
+/** One SSE client: its walk over the recorded events of one path (same pacing and looping as {@link SimClient}). */
+class SseSimClient {
+  state: ClientState = 'idle';
+  blocked = false;
+  private idx = 0;
+  private loopsDone = 0;
+  private sentThisPass = 0;
+  private startAt = 0;
+  private lastWriteAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private readonly t0: number;
+
+  constructor(
+    readonly res: ServerResponse,
+    private readonly frames: readonly SseFrame[],
+    private readonly host: ClientHost,
+    private readonly filter: ((data: string) => string | undefined) | undefined,
+    private readonly keepAliveMs: number,
+  ) {
+    this.t0 = frames.length > 0 ? frames[0].ts : 0;
+  }
+
+  /**
+   * Starts streaming after `lastEventId` (a sequence number this simulator sent; undefined = from the start).
+   * Returns false when nothing is left to play (the caller answers 204: "do not reconnect").
+   */
+  start(lastEventId: string | undefined): boolean {
+    const n = this.frames.length;
+    const last = lastEventId !== undefined && /^[0-9]{1,15}$/.test(lastEventId) ? Number(lastEventId) : -1;
+    const next = last + 1;
+    if (n > 0) {
+      this.loopsDone = Math.floor(next / n);
+      this.idx = next % n;
+    }
+    if (n === 0 || (this.host.loops !== 0 && this.loopsDone >= this.host.loops)) return false;
+    this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    this.res.flushHeaders();
+    this.lastWriteAt = performance.now();
+    this.keepAlive = setInterval(() => {
+      if (this.state === 'closed' || this.res.writableEnded) return;
+      if (performance.now() - this.lastWriteAt >= this.keepAliveMs) this.write(':\n\n');
+    }, Math.max(10, Math.floor(this.keepAliveMs / 2)));
+    this.keepAlive.unref();
+    this.state = 'settling';
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.state !== 'settling') return;
+      this.state = 'streaming';
+      this.host.onStreaming();
+      this.resumeClock(performance.now());
+      this.pump();
+    }, this.host.settleMs);
+    return true;
+  }
+
+  /** Sets the pass clock so that frame `idx` is due now (resumed streams and loop starts). */
+  private resumeClock(now: number): void {
+    const f = this.frames[this.idx];
+    this.startAt = this.host.factor === null || f === undefined ? now : now - ((f.ts - this.t0) * 1000) / this.host.factor;
+  }
+
+  private write(s: string): void {
+    this.lastWriteAt = performance.now();
+    if (!this.res.write(s) && !this.blocked) {
+      this.blocked = true;
+      this.res.once('drain', () => {
+        this.blocked = false;
+        if (this.state === 'streaming' && !this.timer && !this.immediate) this.immediate = setImmediate(this.pump);
+      });
+    }
+  }
+
+  private readonly pump = (): void => {
+    this.immediate = undefined;
+    this.timer = undefined;
+    if (this.state !== 'streaming' || this.blocked) return;
+    const { factor } = this.host;
+    const frames = this.frames;
+    const n = frames.length;
+    const now = performance.now();
+    let budget = BATCH_FRAMES;
+    let out = '';
+    const flush = (): void => {
+      if (out.length > 0) this.write(out);
+      out = '';
+    };
+    for (;;) {
+      if (this.idx >= n) {
+        this.loopsDone++;
+        if (this.host.loops !== 0 && this.loopsDone >= this.host.loops) {
+          flush();
+          this.finish();
+          return;
+        }
+        if (this.host.loops === 0 && this.sentThisPass === 0) {
+          flush();
+          this.state = 'parked'; // nothing this client wants: keep-alives only
+          return;
+        }
+        this.idx = 0;
+        this.sentThisPass = 0;
+        this.resumeClock(now);
+        flush();
+        this.immediate = setImmediate(this.pump);
+        return;
+      }
+      const f = frames[this.idx];
+      if (factor !== null) {
+        const due = this.startAt + ((f.ts - this.t0) * 1000) / factor;
+        if (due > now + 0.5) {
+          flush();
+          this.timer = setTimeout(this.pump, Math.max(1, Math.ceil(due - now)));
+          return;
+        }
+      }
+      const seq = this.loopsDone * n + this.idx;
+      this.idx++;
+      const data = this.filter ? this.filter(f.data) : f.data;
+      if (data !== undefined) {
+        let ev = `id: ${seq}\n`;
+        if (f.event !== undefined) ev += `event: ${f.event}\n`;
+        for (const line of data.split('\n')) ev += `data: ${line}\n`;
+        ev += '\n';
+        out += ev;
+        this.sentThisPass++;
+        this.host.counters.framesSent++;
+        this.host.counters.bytesSent += ev.length;
+      }
+      if (--budget <= 0 || out.length >= BATCH_BYTES) {
+        flush();
+        if (!this.blocked) this.immediate = setImmediate(this.pump);
+        return;
+      }
+    }
+  };
+
+  private finish(): void {
+    this.state = 'finished';
+    this.stopTimers();
+    this.res.end();
+    this.host.onDone();
+  }
+
+  private stopTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.timer = undefined;
+    this.immediate = undefined;
+    this.keepAlive = undefined;
+  }
+
+  /** Stops all timers; nothing more is written. */
+  stop(): void {
+    this.state = 'closed';
+    this.stopTimers();
+  }
+
+  get active(): boolean {
+    return this.state === 'settling' || this.state === 'streaming' || this.state === 'parked';
+  }
+}
+
 class SimulatorImpl implements Simulator, ClientHost {
   readonly venues: readonly string[];
   readonly ended: Promise<void>;
@@ -453,6 +658,7 @@ class SimulatorImpl implements Simulator, ClientHost {
   private httpServed = 0;
   private httpRejected = 0;
   private readonly clients = new Set<SimClient>();
+  private readonly sseClients = new Set<SseSimClient>();
   private anyStreamed = false;
   private endedFired = false;
   private resolveEnded!: () => void;
@@ -469,6 +675,7 @@ class SimulatorImpl implements Simulator, ClientHost {
     readonly settleMs: number,
     readonly hwm: number,
     private readonly log: SimulatorLogger,
+    private readonly sseKeepAliveMs = 15_000,
   ) {
     this.venues = [...venueMap.keys()].sort();
     this.ended = new Promise<void>((r) => (this.resolveEnded = r));
@@ -516,6 +723,7 @@ class SimulatorImpl implements Simulator, ClientHost {
       httpRejected: this.httpRejected,
       ignoredClientFrames: this.counters.ignoredClientFrames,
       blockedClients: blocked,
+      sseClients: this.sseClients.size,
     };
   }
 
@@ -538,6 +746,7 @@ class SimulatorImpl implements Simulator, ClientHost {
   private checkEnded(): void {
     if (this.endedFired || !this.anyStreamed || this.closing) return;
     for (const c of this.clients) if (c.active) return;
+    for (const c of this.sseClients) if (c.active) return;
     this.endedFired = true;
     this.log.info({ framesSent: this.counters.framesSent }, 'simulator: all clients served');
     this.resolveEnded();
@@ -589,6 +798,14 @@ class SimulatorImpl implements Simulator, ClientHost {
         reply(200, synthetic);
         return;
       }
+      if (req.method === 'GET') {
+        const u = new URL(req.url ?? '/', 'http://simulator.invalid');
+        const sse = this.route(u.pathname, (v, p) => v.sse.get(p));
+        if (sse) {
+          this.onSseClient(req, res, sse.venue, sse.value, u);
+          return;
+        }
+      }
       if (req.method !== 'GET') {
         this.httpRejected++;
         reply(405, JSON.stringify({ error: 'method not allowed', method: req.method }), { allow: 'GET' });
@@ -609,6 +826,36 @@ class SimulatorImpl implements Simulator, ClientHost {
       if (!res.headersSent) reply(500, JSON.stringify({ error: 'simulator error' }));
       else res.destroy();
     }
+  }
+
+  private onSseClient(req: IncomingMessage, res: ServerResponse, venue: Venue, frames: SseFrame[], url: URL): void {
+    req.resume();
+    if (this.closing) {
+      res.writeHead(503).end();
+      return;
+    }
+    let filter: ((data: string) => string | undefined) | undefined;
+    try {
+      filter = venue.sseHooks?.filterFor(url);
+    } catch {
+      this.counters.ignoredClientFrames++;
+    }
+    const client = new SseSimClient(res, frames, this, filter, this.sseKeepAliveMs);
+    const lastId = req.headers['last-event-id'];
+    if (!client.start(typeof lastId === 'string' ? lastId : undefined)) {
+      this.httpServed++;
+      res.writeHead(204).end();
+      return;
+    }
+    this.httpServed++;
+    this.sseClients.add(client);
+    const done = (): void => {
+      client.stop();
+      if (this.sseClients.delete(client)) this.checkEnded();
+    };
+    res.on('close', done);
+    res.on('error', done);
+    this.log.debug({ venue: venue.id, path: url.pathname }, 'simulator: sse client connected');
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -667,6 +914,11 @@ class SimulatorImpl implements Simulator, ClientHost {
   }
 
   private async doClose(): Promise<void> {
+    for (const c of [...this.sseClients]) {
+      c.stop();
+      c.res.end();
+    }
+    this.sseClients.clear();
     const all = [...this.clients];
     for (const c of all) c.stop();
     await Promise.all(all.map((c) => closeSocket(c.ws)));
@@ -714,7 +966,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const { factor, loops, settleMs, hwm } = validate(opts);
   const log = opts.log ?? noopLog;
   const venues = loadVenues(opts, log);
-  const sim = new SimulatorImpl(venues, opts.host ?? '127.0.0.1', factor, loops, settleMs, hwm, log);
+  const sim = new SimulatorImpl(venues, opts.host ?? '127.0.0.1', factor, loops, settleMs, hwm, log, opts.sseKeepAliveMs);
   await sim.listen(opts.port ?? 0);
   return sim;
 }

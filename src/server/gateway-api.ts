@@ -4,6 +4,7 @@
  */
 import type { BookView } from '../pipeline/book.ts';
 import type { FeedInfo } from '../protocol/messages.ts';
+import type { HermesApi } from './hermes.ts';
 
 /**
  * One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel}` where
@@ -48,13 +49,21 @@ export interface GatewayStatus {
   instruments: number;
   /** Frames per second per venue, averaged over the last 10 s. */
   messageRates: Record<string, number>;
+  /** Oracle sources (Pyth), when enabled. */
+  oracles?: object[];
 }
 
 /** The gateway as the servers see it. */
 export interface GatewayApi {
-  /** Every feed a client may subscribe to. */
-  listFeeds(): FeedInfo[];
-  /** One feed by id, or undefined when the gateway does not serve it. */
+  /**
+   * Every feed a client may subscribe to. With `query` (case-insensitive substring of the id or symbol) only the
+   * matching ones, and oracle catalogs are searched too (feeds not streamed yet).
+   */
+  listFeeds(query?: string): FeedInfo[];
+  /**
+   * One feed by id, or undefined when the gateway does not serve it. The returned `feed_id` is the canonical spelling
+   * (a Pyth id given without `0x` or in upper case is found under `0x` + lower case); servers key on it.
+   */
   getFeed(feedId: string): FeedInfo | undefined;
   /**
    * First client interest in a feed: subscribe upstream if needed. The WebSocket server ref-counts
@@ -82,4 +91,8 @@ export interface GatewayApi {
   healthy?(): boolean;
   /** `/ready` verdict: data is fresh enough to serve. */
   ready?(): { ready: boolean; reason?: string };
+  /** Oracle sources' health (`/health` `oracles`), e.g. Pyth Hermes. */
+  oracles?(): object[];
+  /** The Hermes-compatible API (Pyth), or undefined when Pyth is not enabled. */
+  hermes?(): HermesApi | undefined;
 }

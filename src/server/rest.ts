@@ -5,11 +5,13 @@
  * - `GET /health` → `{status: 'ok'|'degraded'|'down', venues: VenueHealth[]}`; HTTP 200 when at least one
  *   venue is connected, else 503. `ok` = every venue connected, `degraded` = some, `down` = none.
  * - `GET /status` → {@link GatewayStatus}.
- * - `GET /feeds` → `{feeds: FeedInfo[]}`.
+ * - `GET /feeds?query=` → `{feeds: FeedInfo[]}` (Pyth feeds included; `query` filters and searches Pyth's catalog).
  * - `GET /v1/books/:venue/<symbol>?depth=N` → {@link BookResponse}. `<symbol>` is the canonical symbol, raw
  *   (`BTC/USDT:USDT`) or URL-encoded (`BTC%2FUSDT%3AUSDT`). `depth` levels per side, default 50, 1..5000.
  *   400 on an invalid depth, 404 on an unknown venue or symbol.
  * - `GET /metrics` → Prometheus text exposition of the metrics registry.
+ * - With Pyth enabled, the Hermes-compatible routes `GET /v2/price_feeds`, `GET /v2/updates/price/latest` and the
+ *   SSE stream `GET /v2/updates/price/stream` (see `server/hermes.ts`; Hermes' own shapes and plain-text errors).
  *
  * Errors are JSON `{error, code}` with a code from the error catalog (`CLIENT_BAD_REQUEST`,
  * `INSTRUMENT_UNKNOWN`) or `INTERNAL_ERROR` for unexpected failures (logged).
@@ -18,8 +20,10 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from '../obs/metrics.ts';
+import type { Bus } from '../pipeline/bus.ts';
 import type { PriceSize } from '../protocol/messages.ts';
 import type { GatewayApi, VenueHealth } from './gateway-api.ts';
+import { registerHermesRoutes } from './hermes.ts';
 
 /** Options of {@link buildRestApp}. */
 export interface RestAppOptions {
@@ -27,6 +31,10 @@ export interface RestAppOptions {
   metrics: Metrics;
   /** When given, fastify logs (errors only; no per-request lines) through a child of it. */
   log?: Logger;
+  /** The bus: needed for the Hermes-compatible SSE stream (routes are added when it and `api.hermes()` exist). */
+  bus?: Bus;
+  /** Keep-alive comment interval of Hermes SSE streams (ms). Default 15000. */
+  hermesKeepAliveMs?: number;
 }
 
 /** Options of {@link startRestServer}. */
@@ -119,7 +127,8 @@ export function buildRestApp(opts: RestAppOptions): FastifyInstance {
     // With a health monitor: 200 only when enough venues are healthy; else: when any venue is connected.
     const ok = api.healthy ? api.healthy() : connected > 0;
     const body: HealthResponse = { status: ok ? status : status === 'ok' ? 'degraded' : status, venues };
-    return reply.code(ok ? 200 : 503).send(api.venueReports ? { ...body, health: api.venueReports() } : body);
+    const oracles = api.oracles?.();
+    return reply.code(ok ? 200 : 503).send({ ...body, ...(api.venueReports ? { health: api.venueReports() } : {}), ...(oracles ? { oracles } : {}) });
   });
 
   app.get('/ready', async (_req, reply) => {
@@ -147,7 +156,15 @@ export function buildRestApp(opts: RestAppOptions): FastifyInstance {
 
   app.get('/status', async () => api.status());
 
-  app.get('/feeds', async () => ({ feeds: api.listFeeds() }));
+  app.get<{ Querystring: { query?: unknown } }>('/feeds', async (req, reply) => {
+    const q = req.query.query;
+    if (q === undefined) return { feeds: api.listFeeds() };
+    if (typeof q !== 'string' || q.length === 0 || q.length > 64) return reply.code(400).send({ error: 'query must be 1 to 64 characters', code: 'CLIENT_BAD_REQUEST' });
+    return { feeds: api.listFeeds(q) };
+  });
+
+  const hermes = api.hermes?.();
+  if (hermes && opts.bus) registerHermesRoutes(app, { hermes, bus: opts.bus, metrics, log: opts.log, keepAliveMs: opts.hermesKeepAliveMs });
 
   app.get<{ Params: { venue: string; '*': string }; Querystring: { depth?: unknown } }>('/v1/books/:venue/*', async (req, reply) => {
     const depth = parseDepth(req.query.depth);

@@ -15,6 +15,11 @@
  *   Frames larger than the ws-level `maxPayloadBytes` (default 1 MiB) are refused by `ws` itself, which
  *   closes the connection with code 1009 (message too big): that limit protects memory, not protocol.
  * - Liveness: a ping every `pingIntervalMs` (30 s); a client that has not answered the previous ping is terminated.
+ * - Pyth: a Pyth feed id (`0x` + 64 hex, any spelling; keyed by the canonical one from `api.getFeed`) streams
+ *   `price_update` messages (from `feed_data`), the latest one right after the confirmation. Hermes' own WS messages
+ *   (a JSON object with an `ids` field: `subscribe` / `unsubscribe`) are answered in Hermes' protocol (`response`,
+ *   then `price_update` with `price_feed`), see `server/hermes.ts`; they share the per-client conflation. Clients on
+ *   the path `/ws` (Hermes' WebSocket path) get no `connection_established`, so they see Hermes messages only.
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +30,7 @@ import type { Level } from '../core/events.ts';
 import type { Instrument } from '../core/instruments.ts';
 import { TributaryError, errorMessage } from '../core/errors.ts';
 import type { BookView } from '../pipeline/book.ts';
-import type { Bus, BookReset, BookUpdate, BusTopics } from '../pipeline/bus.ts';
+import type { Bus, BookReset, BookUpdate, BusTopics, OracleBatch } from '../pipeline/bus.ts';
 import type { Metrics, BoundCounter, BoundHistogram } from '../obs/metrics.ts';
 import {
   CLIENT_BAD_REQUEST,
@@ -40,6 +45,7 @@ import {
   type TradeMessage,
 } from '../protocol/messages.ts';
 import type { GatewayApi } from './gateway-api.ts';
+import { hermesWsPriceUpdate, hermesWsResponse, parseHermesWsMessage, type HermesWsRequest } from './hermes.ts';
 
 /** Options of {@link startWsServer}. */
 export interface WsServerOptions {
@@ -87,6 +93,13 @@ interface Client {
   congested: boolean;
   drainTimer: NodeJS.Timeout | undefined;
   closed: boolean;
+  /** Hermes WS subscriptions: canonical feed id → whether `metadata` is wanted (verbose). */
+  hermes: Map<string, boolean> | undefined;
+}
+
+/** Feeds whose current state is sent on subscribe and after conflation (aggregated feeds and oracle prices). */
+function hasState(info: FeedInfo): boolean {
+  return info.derived === true || info.channel === 'price';
 }
 
 /** Subscribers of one feed. */
@@ -103,6 +116,8 @@ interface InstrumentFeedIds {
 }
 
 const DROP_BACKPRESSURE = 'backpressure';
+/** Path Hermes WebSocket clients use (`wss://hermes.pyth.network/ws`): no `connection_established` there. */
+const HERMES_WS_PATH = '/ws';
 
 /** `[price, size]` pairs from venue levels (levels may carry extra venue fields). Reuses the array when it already has that shape. */
 function pairs(levels: readonly Level[]): readonly Level[] {
@@ -276,7 +291,7 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
     for (const fid of c.feeds) {
       const feed = feeds.get(fid);
       if (feed === undefined) continue;
-      if (feed.info.derived) {
+      if (hasState(feed.info)) {
         if (!sendDerivedState(c, fid)) return;
         continue;
       }
@@ -287,12 +302,13 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
 
   // ───────────── client requests ─────────────
 
-  function subscribe(c: Client, feedId: string): void {
-    const info = api.getFeed(feedId);
+  function subscribe(c: Client, requested: string): void {
+    const info = api.getFeed(requested);
     if (info === undefined) {
-      sendError(c, `unknown feed "${feedId}"`, feedId);
+      sendError(c, `unknown feed "${requested}"`, requested);
       return;
     }
+    const feedId = info.feed_id;
     if (!c.feeds.has(feedId)) {
       let feed = feeds.get(feedId);
       if (feed === undefined) {
@@ -310,7 +326,7 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
       c.feeds.add(feedId);
     }
     sendControl(c, { type: 'subscription_confirmed', feed_id: feedId });
-    if (info.derived) sendDerivedState(c, feedId);
+    if (hasState(info)) sendDerivedState(c, feedId);
     else if (info.channel === 'book') sendBookState(c, info, false);
   }
 
@@ -330,9 +346,10 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
     }
   }
 
-  function unsubscribe(c: Client, feedId: string): void {
-    if (!c.feeds.has(feedId) && api.getFeed(feedId) === undefined) {
-      sendError(c, `unknown feed "${feedId}"`, feedId);
+  function unsubscribe(c: Client, requested: string): void {
+    const feedId = c.feeds.has(requested) ? requested : (api.getFeed(requested)?.feed_id ?? requested);
+    if (!c.feeds.has(feedId) && api.getFeed(requested) === undefined) {
+      sendError(c, `unknown feed "${requested}"`, requested);
       return;
     }
     leave(c, feedId);
@@ -349,7 +366,17 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
       sendError(c, `message too large: ${size} bytes (max ${maxClientFrameBytes})`);
       return;
     }
-    const parsed = parseClientMessage(rawText(data));
+    const text = rawText(data);
+    const hermesMsg = parseHermesWsMessage(text);
+    if (hermesMsg !== undefined) {
+      if (hermesMsg.ok) onHermes(c, hermesMsg.message);
+      else {
+        badRequests.inc();
+        sendControlText(c, hermesWsResponse(hermesMsg.error));
+      }
+      return;
+    }
+    const parsed = parseClientMessage(text);
     if (!parsed.ok) {
       sendError(c, parsed.error, parsed.feed_id);
       return;
@@ -363,8 +390,97 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
         unsubscribe(c, m.feed_id);
         break;
       case 'get_available_feeds':
-        sendControl(c, { type: 'available_feeds', feeds: api.listFeeds() });
+        sendControl(c, { type: 'available_feeds', feeds: m.query === undefined ? api.listFeeds() : api.listFeeds(m.query) });
         break;
+    }
+  }
+
+  // ───────────── Hermes WS protocol ─────────────
+
+  /** Hermes subscribers per canonical feed id. */
+  const hermesSubs = new Map<string, Set<Client>>();
+  let hermesClients = 0;
+  const hermesGauge = metrics.hermesClients.labels({ kind: 'ws' });
+
+  function sendControlText(c: Client, text: string): void {
+    if (c.closed || c.ws.readyState !== WebSocket.OPEN) return;
+    c.ws.send(text);
+    metrics.wsMessagesSent.inc();
+  }
+
+  function hermesLeave(c: Client, id: string): void {
+    const h = c.hermes;
+    if (h === undefined || !h.delete(id)) return;
+    if (h.size === 0) {
+      c.hermes = undefined;
+      hermesGauge.set(--hermesClients);
+    }
+    const set = hermesSubs.get(id);
+    if (set === undefined) return;
+    set.delete(c);
+    if (set.size === 0) {
+      hermesSubs.delete(id);
+      try {
+        api.release(id);
+      } catch (e) {
+        log.warn({ feed: id, err: errorMessage(e) }, 'release failed');
+      }
+    }
+  }
+
+  function onHermes(c: Client, m: HermesWsRequest): void {
+    const hermes = api.hermes?.();
+    if (hermes === undefined) {
+      badRequests.inc();
+      sendControlText(c, hermesWsResponse('Pyth prices are not enabled on this gateway'));
+      return;
+    }
+    if (m.type === 'unsubscribe') {
+      for (const id of m.ids) hermesLeave(c, id);
+      sendControlText(c, hermesWsResponse());
+      return;
+    }
+    const unknown = [...m.invalid, ...m.ids.filter((id) => !hermes.known(id)).map((id) => id.slice(2))];
+    if (unknown.length > 0 && !m.ignoreInvalid) {
+      badRequests.inc();
+      sendControlText(c, hermesWsResponse(`Price feed(s) with id(s) [${unknown.join(', ')}] not found`));
+      return;
+    }
+    for (const id of m.ids) {
+      if (!hermes.known(id)) continue;
+      let set = hermesSubs.get(id);
+      if (set === undefined) {
+        try {
+          api.acquire(id);
+        } catch (e) {
+          sendControlText(c, hermesWsResponse(`cannot subscribe to ${id.slice(2)}: ${errorMessage(e)}`));
+          return;
+        }
+        set = new Set();
+        hermesSubs.set(id, set);
+      }
+      set.add(c);
+      if (c.hermes === undefined) {
+        c.hermes = new Map();
+        hermesGauge.set(++hermesClients);
+      }
+      c.hermes.set(id, m.verbose);
+    }
+    sendControlText(c, hermesWsResponse());
+  }
+
+  /** Oracle prices → Hermes WS subscribers: serialized once per variant (plain / verbose), conflated like data. */
+  function onOracle(b: OracleBatch): void {
+    if (hermesSubs.size === 0) return;
+    for (const u of b.updates) {
+      const set = hermesSubs.get(u.id);
+      if (set === undefined) continue;
+      let plain: string | undefined;
+      let verbose: string | undefined;
+      for (const c of set) {
+        const v = c.hermes?.get(u.id) === true;
+        sendData(c, v ? (verbose ??= hermesWsPriceUpdate(u, true)) : (plain ??= hermesWsPriceUpdate(u, false)));
+      }
     }
   }
 
@@ -375,6 +491,7 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
     if (c.drainTimer !== undefined) clearInterval(c.drainTimer);
     c.drainTimer = undefined;
     for (const fid of [...c.feeds]) leave(c, fid);
+    if (c.hermes !== undefined) for (const id of [...c.hermes.keys()]) hermesLeave(c, id);
     clients.delete(c);
     metrics.wsClients.set(clients.size);
   }
@@ -475,7 +592,7 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
   const port = (wss.address() as AddressInfo).port;
 
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
-    const c: Client = { id: randomUUID(), ws, feeds: new Set(), alive: true, congested: false, drainTimer: undefined, closed: false };
+    const c: Client = { id: randomUUID(), ws, feeds: new Set(), alive: true, congested: false, drainTimer: undefined, closed: false, hermes: undefined };
     clients.add(c);
     metrics.wsClients.set(clients.size);
     log.debug({ client: c.id, addr: req.socket.remoteAddress }, 'client connected');
@@ -495,7 +612,8 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
       log.debug({ client: c.id, code }, 'client disconnected');
       dropClient(c);
     });
-    sendControl(c, { type: 'connection_established', client_id: c.id, message: 'connected to tributary' });
+    // Hermes clients connect to `/ws` (as on hermes.pyth.network) and expect only Hermes messages.
+    if ((req.url ?? '/').split('?')[0] !== HERMES_WS_PATH) sendControl(c, { type: 'connection_established', client_id: c.id, message: 'connected to tributary' });
   });
 
   /** Aggregated feeds: the gateway publishes ready messages; serialized once, sent to the feed's subscribers. */
@@ -505,7 +623,7 @@ export async function startWsServer(opts: WsServerOptions): Promise<WsServer> {
     fanout(feed, JSON.stringify(m.message));
   }
 
-  const offs = [bus.on('book', onBook), bus.on('book_reset', onBookReset), bus.on('trade', onTrade), bus.on('ticker', onTicker), bus.on('feed_data', onFeedData)];
+  const offs = [bus.on('book', onBook), bus.on('book_reset', onBookReset), bus.on('trade', onTrade), bus.on('ticker', onTicker), bus.on('feed_data', onFeedData), bus.on('oracle_price', onOracle)];
 
   const pingTimer = setInterval(() => {
     for (const c of clients) {

@@ -1,0 +1,774 @@
+/**
+ * Server-Sent Events: an incremental parser of the `text/event-stream` format and a managed stream that keeps
+ * itself connected.
+ *
+ * Parsing follows the WHATWG rules (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+ * lines end in CRLF, LF or CR (a CRLF split across two chunks is one line end); a leading BOM is dropped; a line
+ * starting with `:` is a comment (servers send them as keep-alives); `field: value` drops one space after the colon;
+ * several `data` lines of one event are joined with `\n`; `event` sets the type (default `message`); `id` sets the
+ * last event id (ignored when it contains NUL; sent back as `Last-Event-ID` on reconnect); `retry` (ASCII digits)
+ * sets the reconnection time; a blank line dispatches the event; an event without data is not dispatched; an
+ * unterminated event at end of stream is discarded.
+ *
+ * {@link SseStream} GETs a URL with `Accept: text/event-stream` over `fetch`, feeds the body to the parser and
+ * reconnects with capped exponential backoff and full jitter (as `transport/ws.ts`). It honours HTTP 429 with
+ * `Retry-After`, detects an idle connection (no byte at all, keep-alive comments included, for `staleAfterMs`)
+ * and rolls over: `rolloverMs` after a stream opened it opens a replacement and closes the old one once the new
+ * one delivers (servers such as Pyth Hermes end streams after 24 h). Nothing here throws out of a timer or a
+ * stream callback, and an unreachable server never crashes the process: the stream retries until `stop()`.
+ * Nothing is logged per event.
+ */
+import { TextDecoder } from 'node:util';
+import { TributaryError, errorMessage } from '../core/errors.ts';
+
+// ───────────────────────────── parser ─────────────────────────────
+
+/** One dispatched event. */
+export interface SseEvent {
+  /** The `event` field, `message` when the event had none. */
+  readonly type: string;
+  /** The `data` lines joined with `\n` (no trailing newline). */
+  readonly data: string;
+  /** The stream's last event id after this event (set by this or an earlier event's `id` field; '' when none). */
+  readonly lastEventId: string;
+}
+
+/** Options of {@link SseParser}. */
+export interface SseParserOptions {
+  /** Called for each comment line (text after the `:`), e.g. to count keep-alives. */
+  readonly onComment?: (text: string) => void;
+  /** Called when a `retry` field sets the reconnection time (ms). */
+  readonly onRetry?: (ms: number) => void;
+  /**
+   * Longest line kept while waiting for its end (UTF-16 code units). A longer line is discarded together with
+   * the event it belongs to, counted in {@link SseParser.oversized}; parsing resumes at the next line. Default 8 Mi.
+   */
+  readonly maxLineLength?: number;
+  /** Also the largest event (sum of its data lines), same unit and handling. Default 8 Mi. */
+  readonly maxEventLength?: number;
+}
+
+/** Incremental `text/event-stream` parser (see the module doc). Never throws on input. */
+export class SseParser {
+  /** Comment lines seen. */
+  comments = 0;
+  /** Events dispatched. */
+  events = 0;
+  /** Lines or events dropped for exceeding the size limits. */
+  oversized = 0;
+  /** Reconnection time from the last valid `retry` field (ms), if any. */
+  retryMs: number | undefined;
+  private pending = '';
+  private data = '';
+  private hasData = false;
+  private eventType = '';
+  private lastId = '';
+  /** The previous chunk ended in CR: a leading LF of the next chunk belongs to that line end. */
+  private skipLf = false;
+  private started = false;
+  /** Inside an oversized line: drop text until the next line end. */
+  private discarding = false;
+  /** The current event lost data: drop it at its dispatch. */
+  private broken = false;
+  private readonly maxLine: number;
+  private readonly maxEvent: number;
+
+  constructor(
+    private readonly onEvent: (ev: SseEvent) => void,
+    private readonly opts: SseParserOptions = {},
+  ) {
+    this.maxLine = opts.maxLineLength ?? 8 * 1024 * 1024;
+    this.maxEvent = opts.maxEventLength ?? 8 * 1024 * 1024;
+  }
+
+  /** The last event id seen (carried over {@link reset}). */
+  get lastEventId(): string {
+    return this.lastId;
+  }
+
+  /** Sets the last event id, e.g. to resume a stream on a new connection. */
+  set lastEventId(v: string) {
+    this.lastId = v;
+  }
+
+  /** Forgets a partial line / event (for a new connection); keeps the last event id and `retryMs`. */
+  reset(): void {
+    this.pending = '';
+    this.data = '';
+    this.hasData = false;
+    this.eventType = '';
+    this.skipLf = false;
+    this.started = false;
+    this.discarding = false;
+    this.broken = false;
+  }
+
+  /** Feeds decoded text. Dispatches every event completed by it, in order. */
+  push(chunk: string): void {
+    if (chunk.length === 0) return;
+    let s = chunk;
+    if (!this.started) {
+      this.started = true;
+      if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    }
+    if (this.skipLf) {
+      this.skipLf = false;
+      if (s.charCodeAt(0) === 10) s = s.slice(1);
+    }
+    const text = this.pending.length > 0 ? this.pending + s : s;
+    let lineStart = 0;
+    let i = this.pending.length;
+    this.pending = '';
+    const n = text.length;
+    let nextLf = text.indexOf('\n', i);
+    let nextCr = text.indexOf('\r', i);
+    while (i < n) {
+      if (nextLf !== -1 && nextLf < i) nextLf = text.indexOf('\n', i);
+      if (nextCr !== -1 && nextCr < i) nextCr = text.indexOf('\r', i);
+      let end: number;
+      if (nextLf === -1 && nextCr === -1) break;
+      else if (nextLf === -1) end = nextCr;
+      else if (nextCr === -1) end = nextLf;
+      else end = nextLf < nextCr ? nextLf : nextCr;
+      this.line(text, lineStart, end);
+      if (text.charCodeAt(end) === 13) {
+        if (end + 1 < n) {
+          if (text.charCodeAt(end + 1) === 10) end++;
+        } else {
+          this.skipLf = true;
+        }
+      }
+      i = lineStart = end + 1;
+    }
+    if (lineStart < n) {
+      if (this.discarding) return;
+      const rest = lineStart === 0 ? text : text.slice(lineStart);
+      if (rest.length > this.maxLine) {
+        this.oversized++;
+        this.discarding = true;
+        this.broken = true;
+      } else {
+        this.pending = rest;
+      }
+    }
+  }
+
+  /** End of stream: an unterminated event is discarded (per spec); the parser is reset for a new connection. */
+  end(): void {
+    this.reset();
+  }
+
+  private line(text: string, start: number, end: number): void {
+    if (this.discarding) {
+      this.discarding = false;
+      return;
+    }
+    if (start === end) {
+      this.dispatch();
+      return;
+    }
+    const first = text.charCodeAt(start);
+    if (first === 58 /* : */) {
+      this.comments++;
+      this.opts.onComment?.(text.slice(start + 1, end));
+      return;
+    }
+    const colon = text.indexOf(':', start);
+    let field: string;
+    let value: string;
+    if (colon === -1 || colon >= end) {
+      field = text.slice(start, end);
+      value = '';
+    } else {
+      field = text.slice(start, colon);
+      let v = colon + 1;
+      if (v < end && text.charCodeAt(v) === 32) v++;
+      value = text.slice(v, end);
+    }
+    switch (field) {
+      case 'data':
+        if (this.broken) return;
+        if (this.data.length + value.length > this.maxEvent) {
+          this.oversized++;
+          this.broken = true;
+          this.data = '';
+          return;
+        }
+        this.data = this.hasData ? this.data + '\n' + value : value;
+        this.hasData = true;
+        return;
+      case 'event':
+        this.eventType = value;
+        return;
+      case 'id':
+        if (!value.includes('\0')) this.lastId = value;
+        return;
+      case 'retry':
+        if (/^[0-9]+$/.test(value)) {
+          this.retryMs = Number(value);
+          this.opts.onRetry?.(this.retryMs);
+        }
+        return;
+      default:
+        return; // unknown fields are ignored
+    }
+  }
+
+  private dispatch(): void {
+    const hasData = this.hasData;
+    const broken = this.broken;
+    const type = this.eventType;
+    const data = this.data;
+    this.data = '';
+    this.hasData = false;
+    this.eventType = '';
+    this.broken = false;
+    if (!hasData || broken) return;
+    this.events++;
+    this.onEvent({ type: type === '' ? 'message' : type, data, lastEventId: this.lastId });
+  }
+}
+
+// ───────────────────────────── managed stream ─────────────────────────────
+
+/** Lifecycle state of an {@link SseStream}. */
+export type SseStreamState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'stopped';
+
+/** Events an {@link SseStream} emits (none per inbound event). */
+export interface SseStreamEvents {
+  /** A request starts; `rollover` when it is the replacement of a stream that is still open. */
+  connecting: { readonly attempt: number; readonly url: string; readonly rollover: boolean };
+  /** Response headers arrived (2xx, `text/event-stream`). */
+  open: { readonly url: string; readonly status: number; readonly rollover: boolean };
+  /** A replacement stream took over; the previous one was closed. */
+  rollover: { readonly url: string };
+  /** A stream ended (or a request failed). */
+  closed: { readonly reason: string; readonly status?: number; readonly rollover: boolean };
+  /** A reconnect is scheduled in `delayMs` ms (`attempt` is 1-based). */
+  reconnecting: { readonly attempt: number; readonly delayMs: number };
+  /**
+   * A failure: `TRANSPORT_CLOSED` (network error, server closed), `TRANSPORT_CONNECT_TIMEOUT` (no response
+   * headers in time), `TRANSPORT_STALE` (idle), `VENUE_RATE_LIMITED` (HTTP 429, context `retryAfterSec`),
+   * `HTTP_ERROR` (other non-2xx, context `status`) or `PROTOCOL_MALFORMED` (not an event stream).
+   */
+  error: { readonly error: TributaryError };
+}
+
+/** Minimal logger (a pino logger fits). Only lifecycle messages are logged. */
+export interface SseLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** Options of an {@link SseStream}. */
+export interface SseStreamOptions {
+  /** The URL to GET, re-evaluated on every (re)connect and rollover (e.g. the current feed set). May throw: a failed attempt. */
+  readonly url: () => string;
+  /**
+   * Called once per dispatched event with the local receive time (ms since epoch). Hot path: keep it fast. If it
+   * throws, the error is swallowed and counted in {@link SseStream.eventErrors}.
+   */
+  readonly onEvent: (ev: SseEvent, recvTs: number) => void;
+  /** Extra request headers (e.g. an API key). Never logged. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Response headers must arrive within this many ms. Default 10000. */
+  readonly connectTimeoutMs?: number;
+  /** Reconnect delay = random() × min(capMs, baseMs × 2^(attempt−1)). Defaults 500 / 30000 ms. */
+  readonly backoff?: { readonly baseMs?: number; readonly capMs?: number };
+  /** A stream on which no byte (event or comment) arrives for this long (ms) is dropped and reopened. 0 = off. Default 60000. */
+  readonly staleAfterMs?: number;
+  /** Open a replacement stream this long (ms) after a stream opened, then close the old one. 0 = off. Default 23 h. */
+  readonly rolloverMs?: number;
+  /** Delay (ms) after HTTP 429 without a usable `Retry-After`. Default 60000 (Hermes: 429 lasts 60 s). */
+  readonly rateLimitDelayMs?: number;
+  /** Limits of the parser (see {@link SseParserOptions}). */
+  readonly maxEventLength?: number;
+  /** Source of jitter in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+  /** Clock, ms since epoch. Default `Date.now`. */
+  readonly now?: () => number;
+  /** The fetch implementation. Default the global `fetch`. */
+  readonly fetch?: typeof fetch;
+  /** Name in logs. */
+  readonly name?: string;
+  readonly log?: SseLogger;
+}
+
+type Listener<K extends keyof SseStreamEvents> = (e: SseStreamEvents[K]) => void;
+
+const NOOP = (): void => {};
+/** Read through a call so TypeScript does not narrow a state other callbacks change meanwhile. */
+const closed = (c: { state: string }): boolean => c.state === 'closed';
+const SILENT: SseLogger = { info: NOOP, warn: NOOP };
+
+/** One HTTP request / response of the stream. */
+interface Conn {
+  readonly url: string;
+  readonly ctrl: AbortController;
+  readonly parser: SseParser;
+  readonly rollover: boolean;
+  state: 'connecting' | 'open' | 'closed';
+  openedAt: number;
+  lastByteAt: number;
+  events: number;
+  connectTimer: NodeJS.Timeout | undefined;
+}
+
+/** `origin + pathname` of a URL, for logs (the query may hold many ids or a key). */
+export function redactUrl(u: string): string {
+  try {
+    const x = new URL(u);
+    return `${x.origin}${x.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+/** `Retry-After` in seconds: delta-seconds or an HTTP date relative to `nowMs`; undefined when absent / unreadable. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - nowMs) / 1000));
+}
+
+/** Keeps one event stream open (see the module doc). */
+export class SseStream {
+  private readonly urlFn: () => string;
+  private readonly onEvent: (ev: SseEvent, recvTs: number) => void;
+  private readonly headers: Readonly<Record<string, string>>;
+  private readonly connectTimeoutMs: number;
+  private readonly baseMs: number;
+  private readonly capMs: number;
+  private readonly staleAfterMs: number;
+  private readonly rolloverMs: number;
+  private readonly rateLimitDelayMs: number;
+  private readonly maxEvent: number;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly fetchFn: typeof fetch;
+  private readonly name: string;
+  private readonly log: SseLogger;
+  private readonly listeners: { [K in keyof SseStreamEvents]: Listener<K>[] } = {
+    connecting: [], open: [], rollover: [], closed: [], reconnecting: [], error: [],
+  };
+
+  private _state: SseStreamState = 'idle';
+  private _attempt = 0;
+  private _reconnects = 0;
+  private _rollovers = 0;
+  private _eventErrors = 0;
+  private _lastEventAt = 0;
+  private _lastEventId = '';
+  private _url = '';
+  private serverRetryMs = 0;
+  private cur: Conn | undefined;
+  private next: Conn | undefined;
+  private rolloverAttempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private rolloverTimer: NodeJS.Timeout | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: SseStreamOptions) {
+    this.urlFn = opts.url;
+    this.onEvent = opts.onEvent;
+    this.headers = opts.headers ?? {};
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.baseMs = opts.backoff?.baseMs ?? 500;
+    this.capMs = opts.backoff?.capMs ?? 30_000;
+    this.staleAfterMs = opts.staleAfterMs ?? 60_000;
+    this.rolloverMs = opts.rolloverMs ?? 23 * 3600 * 1000;
+    this.rateLimitDelayMs = opts.rateLimitDelayMs ?? 60_000;
+    this.maxEvent = opts.maxEventLength ?? 8 * 1024 * 1024;
+    this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? Date.now;
+    this.fetchFn = opts.fetch ?? globalThis.fetch;
+    this.name = opts.name ?? 'sse';
+    this.log = opts.log ?? SILENT;
+  }
+
+  /** Current state (of the main stream; a rollover in progress does not change it). */
+  get state(): SseStreamState { return this._state; }
+  /** Consecutive retry number: 0 after start or once a stream delivered an event. */
+  get attempt(): number { return this._attempt; }
+  /** Reconnects scheduled since construction. */
+  get reconnects(): number { return this._reconnects; }
+  /** Completed rollovers (a replacement stream took over). */
+  get rollovers(): number { return this._rollovers; }
+  /** How many times `onEvent` threw. */
+  get eventErrors(): number { return this._eventErrors; }
+  /** Receive time (ms) of the last event, 0 if none. */
+  get lastEventAt(): number { return this._lastEventAt; }
+  /** The last event id (sent as `Last-Event-ID` on the next request; '' = none). */
+  get lastEventId(): string { return this._lastEventId; }
+  /** URL of the current (or last) request; '' before the first. */
+  get url(): string { return this._url; }
+  /** Open HTTP responses right now (2 during a rollover). */
+  get openStreams(): number {
+    return (this.cur?.state === 'open' ? 1 : 0) + (this.next?.state === 'open' ? 1 : 0);
+  }
+
+  /** Subscribes to a lifecycle event; returns the unsubscribe function. Listener errors are caught and logged. */
+  on<K extends keyof SseStreamEvents>(event: K, listener: Listener<K>): () => void {
+    (this.listeners[event] as Listener<K>[]).push(listener);
+    return () => {
+      const list = this.listeners[event] as Listener<K>[];
+      const i = list.indexOf(listener);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** Starts (no-op unless idle or stopped). Failures are retried, never thrown. */
+  start(): void {
+    if (this._state !== 'idle' && this._state !== 'stopped') return;
+    this._attempt = 0;
+    this.connect();
+  }
+
+  /** Aborts every request and timer; no reconnect follows. Idempotent; never rejects. */
+  stop(): Promise<void> {
+    if (this._state === 'stopped') return Promise.resolve();
+    this._state = 'stopped';
+    for (const t of [this.reconnectTimer, this.rolloverTimer]) if (t) clearTimeout(t);
+    if (this.staleTimer) clearInterval(this.staleTimer);
+    this.reconnectTimer = this.rolloverTimer = this.staleTimer = undefined;
+    for (const c of [this.cur, this.next]) if (c) this.abort(c);
+    this.cur = this.next = undefined;
+    return Promise.resolve();
+  }
+
+  /**
+   * Opens a replacement stream now (e.g. after the URL's feed set changed) and closes the current one once the
+   * replacement delivers. Starts the stream when it is idle; reconnects at once when it is waiting to.
+   */
+  rolloverNow(): void {
+    if (this._state === 'stopped') return;
+    if (this._state === 'idle') return this.start();
+    if (this._state === 'reconnecting' || !this.cur) {
+      if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      if (!this.cur) this.connect();
+      return;
+    }
+    if (this.next) this.abort(this.next);
+    this.next = undefined;
+    if (this.cur.state === 'connecting') {
+      // Nothing delivered yet: simply ask again with the new URL.
+      this.abort(this.cur);
+      this.cur = undefined;
+      this.connect();
+      return;
+    }
+    this.openConn(true);
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private emit<K extends keyof SseStreamEvents>(event: K, payload: SseStreamEvents[K]): void {
+    const list = this.listeners[event] as Listener<K>[];
+    if (list.length === 0) return;
+    for (const fn of list.slice()) {
+      try {
+        fn(payload);
+      } catch (e) {
+        this.log.warn({ conn: this.name, event, err: errorMessage(e) }, 'listener threw');
+      }
+    }
+  }
+
+  private connect(): void {
+    this.reconnectTimer = undefined;
+    if (this._state === 'stopped') return;
+    this._state = 'connecting';
+    this.openConn(false);
+  }
+
+  private openConn(rollover: boolean): void {
+    if (rollover && this.rolloverTimer) {
+      clearTimeout(this.rolloverTimer);
+      this.rolloverTimer = undefined;
+    }
+    let url: string;
+    try {
+      url = this.urlFn();
+      new URL(url);
+    } catch (e) {
+      const err = new TributaryError('TRANSPORT_CLOSED', `${this.name}: no usable URL: ${errorMessage(e)}`, {}, { cause: e });
+      if (rollover) this.rolloverFailed(err, 0);
+      else this.failed(err, 'url failed', undefined, 0);
+      return;
+    }
+    const conn: Conn = {
+      url,
+      ctrl: new AbortController(),
+      parser: undefined as unknown as SseParser,
+      rollover,
+      state: 'connecting',
+      openedAt: 0,
+      lastByteAt: 0,
+      events: 0,
+      connectTimer: undefined,
+    };
+    (conn as { parser: SseParser }).parser = new SseParser((ev) => this.dispatch(conn, ev), {
+      maxEventLength: this.maxEvent,
+      maxLineLength: this.maxEvent,
+      onRetry: (ms) => (this.serverRetryMs = Math.min(ms, this.capMs)),
+    });
+    conn.parser.lastEventId = this._lastEventId;
+    if (rollover) this.next = conn;
+    else this.cur = conn;
+    this._url = url;
+    this.emit('connecting', { attempt: rollover ? this.rolloverAttempt : this._attempt, url, rollover });
+    void this.run(conn);
+  }
+
+  private async run(conn: Conn): Promise<void> {
+    conn.connectTimer = setTimeout(() => {
+      conn.connectTimer = undefined;
+      if (conn.state !== 'connecting') return;
+      const err = new TributaryError('TRANSPORT_CONNECT_TIMEOUT', `${this.name}: no response within ${this.connectTimeoutMs} ms`, {
+        url: redactUrl(conn.url), connectTimeoutMs: this.connectTimeoutMs,
+      });
+      this.ended(conn, 'connect-timeout', err);
+    }, this.connectTimeoutMs);
+    let res: Response;
+    try {
+      const headers: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...this.headers };
+      if (this._lastEventId !== '') headers['last-event-id'] = this._lastEventId;
+      res = await this.fetchFn(conn.url, { headers, signal: conn.ctrl.signal });
+    } catch (e) {
+      if (closed(conn)) return;
+      this.ended(conn, 'request failed', new TributaryError('TRANSPORT_CLOSED', `${this.name}: request failed: ${describe(e)}`, { url: redactUrl(conn.url) }, { cause: e }));
+      return;
+    }
+    if (conn.connectTimer) clearTimeout(conn.connectTimer);
+    conn.connectTimer = undefined;
+    if (closed(conn)) {
+      void res.body?.cancel().catch(NOOP);
+      return;
+    }
+    const status = res.status;
+    if (status === 429) {
+      void res.body?.cancel().catch(NOOP);
+      const retryAfterSec = parseRetryAfter(res.headers.get('retry-after'), this.now());
+      const context: Record<string, unknown> = { url: redactUrl(conn.url), status };
+      if (retryAfterSec !== undefined) context.retryAfterSec = retryAfterSec;
+      const floor = retryAfterSec !== undefined ? retryAfterSec * 1000 : this.rateLimitDelayMs;
+      this.ended(conn, 'rate limited', new TributaryError('VENUE_RATE_LIMITED', `${this.name}: rate limited (HTTP 429)`, context), status, floor);
+      return;
+    }
+    if (status === 204) {
+      // "No Content": the server has nothing (more) for us (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model
+      // says stop reconnecting). A gateway must not give up forever: retry, but only after the backoff cap.
+      void res.body?.cancel().catch(NOOP);
+      this.ended(conn, 'no content (204)', new TributaryError('TRANSPORT_CLOSED', `${this.name}: HTTP 204: the server has no events for this request`, { url: redactUrl(conn.url), status }), status, this.capMs);
+      return;
+    }
+    if (status < 200 || status > 299) {
+      let body = '';
+      try {
+        body = (await res.text()).slice(0, 500);
+      } catch {
+        // body unreadable: the status says enough
+      }
+      if (closed(conn)) return;
+      this.ended(conn, `HTTP ${status}`, new TributaryError('HTTP_ERROR', `${this.name}: HTTP ${status}`, { url: redactUrl(conn.url), status, body }), status);
+      return;
+    }
+    const type = res.headers.get('content-type') ?? '';
+    if (!/^text\/event-stream\b/i.test(type.trim()) || !res.body) {
+      void res.body?.cancel().catch(NOOP);
+      this.ended(conn, 'not an event stream', new TributaryError('PROTOCOL_MALFORMED', `${this.name}: response is not text/event-stream (${type || 'no content-type'})`, { url: redactUrl(conn.url), status }), status);
+      return;
+    }
+    this.opened(conn, status);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder('utf-8');
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (closed(conn)) return;
+        if (done) break;
+        conn.lastByteAt = this.now();
+        conn.parser.push(decoder.decode(value, { stream: true }));
+        if (closed(conn)) return;
+      }
+    } catch (e) {
+      if (closed(conn)) return;
+      this.ended(conn, 'stream failed', new TributaryError('TRANSPORT_CLOSED', `${this.name}: stream failed: ${describe(e)}`, { url: redactUrl(conn.url) }, { cause: e }));
+      return;
+    }
+    conn.parser.end();
+    this.ended(conn, 'closed by server', new TributaryError('TRANSPORT_CLOSED', `${this.name}: stream closed by the server`, { url: redactUrl(conn.url) }));
+  }
+
+  private opened(conn: Conn, status: number): void {
+    conn.state = 'open';
+    conn.openedAt = conn.lastByteAt = this.now();
+    this.log.info({ conn: this.name, url: redactUrl(conn.url), rollover: conn.rollover, attempt: this._attempt }, 'stream open');
+    this.emit('open', { url: conn.url, status, rollover: conn.rollover });
+    if (conn.state !== 'open' || this._state === 'stopped') return;
+    if (conn === this.cur) {
+      this._state = 'open';
+      this.armRollover();
+    } else if (conn === this.next && !this.cur) {
+      this.promote(conn);
+    }
+    this.armStale();
+  }
+
+  /** Hot path: one parsed event. */
+  private dispatch(conn: Conn, ev: SseEvent): void {
+    if (conn.state === 'closed') return;
+    const recvTs = this.now();
+    conn.events++;
+    this._lastEventAt = recvTs;
+    this._lastEventId = ev.lastEventId;
+    if (conn === this.next) this.promote(conn);
+    else if (conn.events === 1) this._attempt = 0;
+    try {
+      this.onEvent(ev, recvTs);
+    } catch {
+      this._eventErrors++;
+    }
+  }
+
+  /** The replacement stream takes over; the old one is closed. */
+  private promote(conn: Conn): void {
+    const old = this.cur;
+    this.next = undefined;
+    this.cur = conn;
+    this._attempt = 0;
+    this.rolloverAttempt = 0;
+    this._state = 'open';
+    if (old) {
+      this.abort(old);
+      this.emit('closed', { reason: 'rolled over', rollover: false });
+    }
+    this._rollovers++;
+    this.log.info({ conn: this.name }, 'stream rolled over');
+    this.emit('rollover', { url: conn.url });
+    this.armRollover();
+  }
+
+  private armRollover(): void {
+    if (this.rolloverTimer) clearTimeout(this.rolloverTimer);
+    this.rolloverTimer = undefined;
+    if (!(this.rolloverMs > 0) || !Number.isFinite(this.rolloverMs)) return;
+    this.rolloverTimer = setTimeout(() => {
+      this.rolloverTimer = undefined;
+      if (this._state === 'open' && this.cur && !this.next) this.openConn(true);
+    }, this.rolloverMs);
+  }
+
+  private armStale(): void {
+    if (this.staleTimer || !(this.staleAfterMs > 0) || !Number.isFinite(this.staleAfterMs)) return;
+    const every = Math.max(10, Math.min(1000, Math.floor(this.staleAfterMs / 4)));
+    this.staleTimer = setInterval(() => {
+      const now = this.now();
+      for (const c of [this.cur, this.next]) {
+        if (!c || c.state !== 'open') continue;
+        const idle = now - c.lastByteAt;
+        if (idle > this.staleAfterMs) {
+          this.ended(c, 'stale', new TributaryError('TRANSPORT_STALE', `${this.name}: no data for ${idle} ms`, { url: redactUrl(c.url), staleAfterMs: this.staleAfterMs, idleMs: idle }));
+        }
+      }
+      if (!this.cur && !this.next && this.staleTimer) {
+        clearInterval(this.staleTimer);
+        this.staleTimer = undefined;
+      }
+    }, every);
+  }
+
+  private abort(c: Conn): void {
+    c.state = 'closed';
+    if (c.connectTimer) clearTimeout(c.connectTimer);
+    c.connectTimer = undefined;
+    try {
+      c.ctrl.abort();
+    } catch {
+      // already aborted
+    }
+  }
+
+  /** A request or stream ended (not by us). */
+  private ended(conn: Conn, reason: string, error: TributaryError, status?: number, floorMs = 0): void {
+    if (conn.state === 'closed') return;
+    const wasOpen = conn.state === 'open';
+    this.abort(conn);
+    if (this._state === 'stopped') return;
+    if (conn === this.next) {
+      this.next = undefined;
+      if (!this.cur) {
+        this.failed(error, reason, status, floorMs);
+        return;
+      }
+      this.rolloverFailed(error, floorMs, reason, status);
+      return;
+    }
+    if (conn !== this.cur) return;
+    this.cur = undefined;
+    if (this.next) {
+      // A replacement is on its way: it takes over as soon as it is open.
+      this.log.warn({ conn: this.name, reason, status }, 'stream closed during rollover');
+      this.emit('error', { error });
+      this.emit('closed', status === undefined ? { reason, rollover: false } : { reason, status, rollover: false });
+      if (this.next?.state === 'open') this.promote(this.next);
+      else if (this.next) this._state = 'connecting';
+      return;
+    }
+    this.log.warn({ conn: this.name, reason, status, wasOpen }, 'stream closed');
+    this.failed(error, reason, status, floorMs);
+  }
+
+  private failed(error: TributaryError, reason: string, status: number | undefined, floorMs: number): void {
+    this.emit('error', { error });
+    this.emit('closed', status === undefined ? { reason, rollover: false } : { reason, status, rollover: false });
+    this.scheduleReconnect(floorMs);
+  }
+
+  private rolloverFailed(error: TributaryError, floorMs: number, reason = 'rollover failed', status?: number): void {
+    this.emit('error', { error });
+    this.emit('closed', status === undefined ? { reason, rollover: true } : { reason, status, rollover: true });
+    if (this._state === 'stopped' || !this.cur) return;
+    const attempt = ++this.rolloverAttempt;
+    const delayMs = Math.max(floorMs, this.jitter(attempt));
+    if (this.rolloverTimer) clearTimeout(this.rolloverTimer);
+    this.rolloverTimer = setTimeout(() => {
+      this.rolloverTimer = undefined;
+      if (this._state !== 'stopped' && this.cur && !this.next) this.openConn(true);
+    }, delayMs);
+  }
+
+  private jitter(attempt: number): number {
+    const ceiling = Math.min(this.capMs, this.baseMs * 2 ** (attempt - 1));
+    let r = this.random();
+    if (!(r >= 0)) r = 0;
+    else if (r > 1) r = 1;
+    return Math.round(r * ceiling);
+  }
+
+  private scheduleReconnect(floorMs: number): void {
+    if (this._state === 'stopped' || this.reconnectTimer) return;
+    this._state = 'reconnecting';
+    const attempt = ++this._attempt;
+    this._reconnects++;
+    const delayMs = Math.max(floorMs, this.serverRetryMs, this.jitter(attempt));
+    this.log.info({ conn: this.name, attempt, delayMs }, 'reconnecting');
+    this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
+    this.emit('reconnecting', { attempt, delayMs });
+  }
+}
+
+/** Network errors from undici carry the useful part (ECONNREFUSED, ENOTFOUND) in `cause`. */
+function describe(e: unknown): string {
+  const msg = errorMessage(e);
+  const cause = e instanceof Error ? e.cause : undefined;
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return `${msg} (${code ?? cause.message})`;
+  }
+  return msg;
+}
