@@ -43,3 +43,18 @@ export function levelsOk(a: unknown): a is Level[] {
   }
   return true;
 }
+
+/** Parses a text frame that should be a JSON object; undefined for invalid JSON or another JSON type. Never throws. */
+export function parseJsonObject(data: string): Record<string, unknown> | undefined {
+  try {
+    const o: unknown = JSON.parse(data);
+    return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An array of strings (e.g. a subscribe request's `args`). */
+export function isStringArray(a: unknown): a is string[] {
+  return Array.isArray(a) && a.every((x) => typeof x === 'string');
+}

@@ -24,7 +24,7 @@ import type {
 } from '../connector.ts';
 import { BINANCE, decodeBinance, newBinanceSession, type BinanceSession } from './decode.ts';
 import { BINANCE_DOCS, type BinanceSymbolInfo } from './wire.ts';
-import { levelsOk } from '../decode-util.ts';
+import { isStringArray, levelsOk, parseJsonObject } from '../decode-util.ts';
 
 /** Most streams one connection may carry (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams). */
 export const BINANCE_MAX_STREAMS_PER_CONNECTION = 1024;
@@ -182,19 +182,6 @@ export async function binanceBookSnapshot(instrument: Instrument, depth: number,
     throw bodyError(o, url) ?? new TributaryError('PROTOCOL_MALFORMED', 'binance: depth lacks lastUpdateId, bids or asks', { url });
   }
   return { bids: r.bids, asks: r.asks, seq: r.lastUpdateId, ts: Date.now() };
-}
-
-function parseJsonObject(data: string): Record<string, unknown> | undefined {
-  try {
-    const o: unknown = JSON.parse(data);
-    return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isStringArray(a: unknown): a is string[] {
-  return Array.isArray(a) && a.every((x) => typeof x === 'string');
 }
 
 /** A stream name as a subscription reference (`nknusdt@depth@100ms` → book of `NKNUSDT`), or undefined. */

@@ -25,7 +25,7 @@ import type {
 } from '../connector.ts';
 import { BITSTAMP, DIFF_PREFIX, TRADES_PREFIX, decodeBitstamp, newBitstampSession, parseMicros, type BitstampSession } from './decode.ts';
 import { BITSTAMP_DOCS, type BitstampPairInfo } from './wire.ts';
-import { levelsOk } from '../decode-util.ts';
+import { levelsOk, parseJsonObject } from '../decode-util.ts';
 
 /**
  * Most channels on one connection (our choice: Bitstamp documents no per-connection limit, see README). Keeps
@@ -198,15 +198,6 @@ export async function bitstampBookSnapshot(instrument: Instrument, _depth: numbe
 
 /** Topic of connection-level venue frames (`bts:request_reconnect`): streamed to every subscribed client. */
 export const BITSTAMP_CONNECTION_TOPIC = 'bts:connection';
-
-function parseJsonObject(data: string): Record<string, unknown> | undefined {
-  try {
-    const o: unknown = JSON.parse(data);
-    return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function channelOfRequest(msg: Record<string, unknown>): string | undefined {
   const d = msg.data as { channel?: unknown } | null | undefined;

@@ -23,6 +23,7 @@ import type {
 } from '../connector.ts';
 import { BYBIT, decodeBybit, newBybitSession, type BybitSession } from './decode.ts';
 import { BYBIT_DOCS, BYBIT_MARKETS, type BybitInstrumentInfo, type BybitMarket } from './wire.ts';
+import { isStringArray, parseJsonObject } from '../decode-util.ts';
 
 /** Order book depths Bybit serves on spot and linear (https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook). */
 export const BYBIT_BOOK_DEPTHS: readonly number[] = [1, 50, 200, 1000];
@@ -268,19 +269,6 @@ export async function loadBybitInstruments(http: Http, endpoints: VenueEndpoints
     }
   }
   return out;
-}
-
-function parseJsonObject(data: string): Record<string, unknown> | undefined {
-  try {
-    const o: unknown = JSON.parse(data);
-    return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isStringArray(a: unknown): a is string[] {
-  return Array.isArray(a) && a.every((x) => typeof x === 'string');
 }
 
 /** A recorded topic as a subscription reference (`orderbook.200.BTCUSDT` → book depth 200), or undefined. */

@@ -27,6 +27,7 @@ import type {
 } from '../connector.ts';
 import { COINBASE, decodeCoinbase, newCoinbaseSession, type CoinbaseSession } from './decode.ts';
 import { COINBASE_DOCS, type CoinbaseChannel, type CoinbaseProduct } from './wire.ts';
+import { isStringArray, parseJsonObject } from '../decode-util.ts';
 
 /**
  * Most `level2` products on one connection (our choice, not a venue limit). A connection-sequence gap rebuilds
@@ -236,19 +237,6 @@ export async function loadCoinbaseInstruments(http: Http, endpoints: VenueEndpoi
  * to what was recorded.
  */
 export const COINBASE_CONNECTION_TOPIC = '*';
-
-function parseJsonObject(data: string): Record<string, unknown> | undefined {
-  try {
-    const o: unknown = JSON.parse(data);
-    return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isStringArray(a: unknown): a is string[] {
-  return Array.isArray(a) && a.every((x) => typeof x === 'string');
-}
 
 const CHANNEL_OF: Readonly<Record<string, Channel>> = { level2: 'book', market_trades: 'trades', ticker: 'ticker' };
 const MARKET_CHANNELS = new Set(['level2', 'market_trades', 'ticker', 'ticker_batch', 'candles', 'level2_batch']);

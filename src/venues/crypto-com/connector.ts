@@ -29,6 +29,7 @@ import type {
 } from '../connector.ts';
 import { CRYPTO_COM, cryptoComKeyOf, decodeCryptoCom, newCryptoComSession, type CryptoComSession } from './decode.ts';
 import { CRYPTO_COM_DOCS, type CryptoComApi, type CryptoComInstrumentV1, type CryptoComInstrumentV2 } from './wire.ts';
+import { parseJsonObject } from '../decode-util.ts';
 
 /** Paths of each API generation (relative to `wsBase` / `restBase`). */
 export const CRYPTO_COM_PATHS: Readonly<Record<CryptoComApi, { readonly ws: string; readonly instruments: string }>> = {
@@ -259,15 +260,6 @@ export async function loadCryptoComInstruments(http: Http, endpoints: VenueEndpo
     if (i) out.push(i);
   }
   return out;
-}
-
-function parseJsonObject(data: string): Record<string, unknown> | undefined {
-  try {
-    const o: unknown = JSON.parse(data);
-    return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function channelsOf(msg: Record<string, unknown>): string[] | undefined {

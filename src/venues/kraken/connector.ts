@@ -37,7 +37,7 @@ import {
   type KrakenSession,
 } from './decode.ts';
 import { KRAKEN_DOCS, type KrakenAssetPair, type KrakenProtocol } from './wire.ts';
-import { isObject } from '../decode-util.ts';
+import { isObject, isStringArray } from '../decode-util.ts';
 
 /** Book depths Kraken serves (v1 and v2). */
 export const KRAKEN_BOOK_DEPTHS: readonly number[] = [10, 25, 100, 500, 1000];
@@ -264,10 +264,6 @@ function parseJson(data: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isStringArray(a: unknown): a is string[] {
-  return Array.isArray(a) && a.every((x) => typeof x === 'string');
 }
 
 /** Replay topic of a channel and a v1 pair / v2 symbol: `book:XBT/USD`, `trade:BTC/USD`, `ticker:…`. */

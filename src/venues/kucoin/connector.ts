@@ -27,7 +27,7 @@ import type {
 } from '../connector.ts';
 import { KUCOIN, decodeKucoin, kucoinSeq, newKucoinSession, type KucoinSession } from './decode.ts';
 import { KUCOIN_DOCS, type KucoinSymbolInfo } from './wire.ts';
-import { levelsOk } from '../decode-util.ts';
+import { levelsOk, parseJsonObject } from '../decode-util.ts';
 
 /** Most symbols one subscribe request may name (error 509 "exceed max subscription count limitation of 100 per time"). */
 export const KUCOIN_MAX_TOPICS_PER_REQUEST = 100;
@@ -269,15 +269,6 @@ export async function prepareKucoinConnection(plan: ConnectionPlan, http: Http, 
   const connectId = `${plan.id}-${Date.now()}`;
   const wsUrl = `${endpoint}${endpoint.includes('?') ? '&' : '?'}token=${encodeURIComponent(d.token)}&connectId=${encodeURIComponent(connectId)}`;
   return { ...plan, url: wsUrl, heartbeat: { kind: 'app', intervalMs: interval, frame: pingFrame }, staleAfterMs: interval + timeout };
-}
-
-function parseJsonObject(data: string): Record<string, unknown> | undefined {
-  try {
-    const o: unknown = JSON.parse(data);
-    return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `/market/level2:A,B` → `['/market/level2:A', '/market/level2:B']` (the per-symbol topics data frames carry). */

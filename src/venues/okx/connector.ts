@@ -28,6 +28,7 @@ import type {
 import { okxChecksumMatches } from './checksum.ts';
 import { OKX, decodeOkx, newOkxSession, okxErrorCode, okxMarketOfInstId, type OkxSession } from './decode.ts';
 import { OKX_BOOK_CHANNEL_DEPTH, OKX_DOCS, type OkxArg, type OkxBookChannel, type OkxInstrumentInfo } from './wire.ts';
+import { parseJsonObject } from '../decode-util.ts';
 
 /** Depth channels per connection: OKX recommends fewer than 30. */
 export const OKX_MAX_BOOK_CHANNELS_PER_CONNECTION = 29;
@@ -229,15 +230,6 @@ export async function loadOkxInstruments(http: Http, endpoints: VenueEndpoints):
     }
   }
   return out;
-}
-
-function parseJsonObject(data: string): Record<string, unknown> | undefined {
-  try {
-    const o: unknown = JSON.parse(data);
-    return o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function argsOf(v: unknown): OkxArg[] | undefined {
