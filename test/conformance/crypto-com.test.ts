@@ -9,14 +9,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadRecording, type DataRecord, type Recording } from '../../src/replay/recording.ts';
-import { replayDirect, recordedRequests } from '../../src/replay/direct.ts';
-import { startSimulator } from '../../src/replay/simulator.ts';
+import { replayDirect } from '../../src/replay/direct.ts';
 import { Bus } from '../../src/pipeline/bus.ts';
-import { VenueRunner } from '../../src/pipeline/ingest.ts';
-import { createHttp } from '../../src/transport/http.ts';
-import { getConnector } from '../../src/venues/index.ts';
 import { cryptoComConnector } from '../../src/venues/crypto-com/connector.ts';
-import { applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
+import { withSimulatedRunner, applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
 import { recordingPath } from '../helpers/recordings.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -112,19 +108,7 @@ describe('crypto-com recording (v2)', () => {
   it.skipIf(!path)('served by the simulator (v2 found by the v1 → v2 instrument fallback) → the same books', async () => {
     const rec = loadRecording(path!);
     const naive = naiveCryptoCom(rec);
-    const sim = await startSimulator({ recordings: [rec], hooks: (v) => getConnector(v)?.replay, speed: 'max' });
-    const silent = { info() {}, warn() {}, error() {}, debug() {} };
-    const runner = new VenueRunner({
-      connector: cryptoComConnector,
-      endpoints: { wsBase: sim.wsBase('crypto-com'), restBase: sim.restBase('crypto-com') },
-      http: createHttp(),
-      bus: new Bus(),
-      log: silent,
-      requests: recordedRequests(rec, cryptoComConnector),
-    });
-    try {
-      await runner.start();
-      await sim.ended;
+    await withSimulatedRunner(rec, 'crypto-com', async (runner) => {
       await waitFor(
         () => runner.sync.books().length === 10 && runner.sync.books().every((b) => b.valid && b.stats.snapshots === naiveSnapshots(rec, b.key)),
         10000,
@@ -133,10 +117,7 @@ describe('crypto-com recording (v2)', () => {
       expect(runner.connections().map((c) => new URL(c.url).pathname)).toEqual(['/crypto-com/v2/market']);
       for (const b of runner.sync.books()) expectBook(b, naive.get(b.key)!);
       expect(Object.keys(runner.counters.errors)).toEqual([]);
-    } finally {
-      await runner.stop();
-      await sim.close();
-    }
+    });
   });
 });
 

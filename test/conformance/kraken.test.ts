@@ -12,14 +12,12 @@
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadRecording, type Recording } from '../../src/replay/recording.ts';
-import { recordedRequests, replayDirect } from '../../src/replay/direct.ts';
-import { startSimulator } from '../../src/replay/simulator.ts';
-import { VenueRunner } from '../../src/pipeline/ingest.ts';
-import { createHttp } from '../../src/transport/http.ts';
+import { replayDirect } from '../../src/replay/direct.ts';
 import { Bus, type BookReset } from '../../src/pipeline/bus.ts';
 import { getConnector } from '../../src/venues/index.ts';
 import type { Connector } from '../../src/venues/connector.ts';
 import {
+  withSimulatedRunner,
   applyNaive,
   expectBooksMatchNaive,
   expectEveryFrameHandled,
@@ -138,20 +136,7 @@ describe.skipIf(!path)('kraken recording', () => {
   });
 
   it('served by the simulator over real sockets (protocol v1: the URL has no /v2): the same books, every checksum verified', async () => {
-    const sim = await startSimulator({ recordings: [rec], hooks: (v) => getConnector(v)?.replay, speed: 'max' });
-    const silent = { info() {}, warn() {}, error() {}, debug() {} };
-    const runner = new VenueRunner({
-      connector,
-      endpoints: { wsBase: sim.wsBase('kraken'), restBase: sim.restBase('kraken') },
-      http: createHttp(),
-      bus: new Bus(),
-      log: silent,
-      requests: recordedRequests(rec, connector),
-      transport: { backoffBaseMs: 50, backoffCapMs: 200 },
-    });
-    try {
-      await runner.start();
-      await sim.ended;
+    await withSimulatedRunner(rec, 'kraken', async (runner) => {
       const verified = () => runner.sync.books().reduce((n, b) => n + b.stats.checksumsOk, 0);
       await waitFor(() => verified() === 4269, 10000, 'every recorded checksum verified');
       expect(runner.connections().map((c) => new URL(c.url).pathname)).toEqual(['/kraken']);
@@ -163,10 +148,7 @@ describe.skipIf(!path)('kraken recording', () => {
       }
       expect(runner.sync.books()).toHaveLength(10);
       expect(runner.counters.errors).toEqual({});
-    } finally {
-      await runner.stop();
-      await sim.close();
-    }
+    });
   });
 
   /** Replays with `transform`, returning the books, the published resets and the runner. */

@@ -8,14 +8,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadRecording, type DataRecord, type HttpRecord, type Recording } from '../../src/replay/recording.ts';
-import { replayDirect, recordedRequests } from '../../src/replay/direct.ts';
-import { startSimulator } from '../../src/replay/simulator.ts';
+import { replayDirect } from '../../src/replay/direct.ts';
 import { Bus } from '../../src/pipeline/bus.ts';
-import { VenueRunner } from '../../src/pipeline/ingest.ts';
-import { createHttp } from '../../src/transport/http.ts';
-import { getConnector } from '../../src/venues/index.ts';
 import { kucoinConnector } from '../../src/venues/kucoin/connector.ts';
-import { applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
+import { withSimulatedRunner, applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
 import { recordingPath } from '../helpers/recordings.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -174,20 +170,7 @@ describe('kucoin recording', () => {
   it.skipIf(!path)('served by the simulator: bullet token, subscribe after the pong, REST snapshots → the same books', async () => {
     const rec = loadRecording(path!);
     const naive = naiveKucoin(rec);
-    const sim = await startSimulator({ recordings: [rec], hooks: (v) => getConnector(v)?.replay, speed: 'max' });
-    const silent = { info() {}, warn() {}, error() {}, debug() {} };
-    const runner = new VenueRunner({
-      connector: kucoinConnector,
-      endpoints: { wsBase: sim.wsBase('kucoin'), restBase: sim.restBase('kucoin') },
-      http: createHttp(),
-      bus: new Bus(),
-      log: silent,
-      requests: recordedRequests(rec, kucoinConnector),
-      transport: { backoffBaseMs: 50, backoffCapMs: 200 },
-    });
-    try {
-      await runner.start();
-      await sim.ended;
+    await withSimulatedRunner(rec, 'kucoin', async (runner) => {
       await waitFor(
         () => [...naive].every(([key, n]) => runner.sync.book(key)?.valid && runner.sync.book(key)?.seq === n.seq),
         10000,
@@ -203,9 +186,6 @@ describe('kucoin recording', () => {
       expect(runner.sync.book('spot:LTX-USDT')?.valid).toBe(false);
       expect(Object.keys(runner.counters.errors)).toEqual([]);
       expect(runner.counters.events.trade).toBe(18);
-    } finally {
-      await runner.stop();
-      await sim.close();
-    }
+    });
   });
 });

@@ -12,14 +12,11 @@
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadRecording, type Recording } from '../../src/replay/recording.ts';
-import { recordedRequests, replayDirect } from '../../src/replay/direct.ts';
-import { startSimulator } from '../../src/replay/simulator.ts';
-import { VenueRunner } from '../../src/pipeline/ingest.ts';
-import { createHttp } from '../../src/transport/http.ts';
+import { replayDirect } from '../../src/replay/direct.ts';
 import { Bus, type BookReset } from '../../src/pipeline/bus.ts';
 import { getConnector } from '../../src/venues/index.ts';
 import type { Connector } from '../../src/venues/connector.ts';
-import { applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
+import { withSimulatedRunner, applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
 import { recordingPath } from '../helpers/recordings.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -109,20 +106,7 @@ describe.skipIf(!path)('okx recording', () => {
   });
 
   it('served by the simulator over real sockets (text ping / pong, acks per arg): the same books, every checksum verified', async () => {
-    const sim = await startSimulator({ recordings: [rec], hooks: (v) => getConnector(v)?.replay, speed: 'max' });
-    const silent = { info() {}, warn() {}, error() {}, debug() {} };
-    const runner = new VenueRunner({
-      connector,
-      endpoints: { wsBase: sim.wsBase('okx'), restBase: sim.restBase('okx') },
-      http: createHttp(),
-      bus: new Bus(),
-      log: silent,
-      requests: recordedRequests(rec, connector),
-      transport: { backoffBaseMs: 50, backoffCapMs: 200 },
-    });
-    try {
-      await runner.start();
-      await sim.ended;
+    await withSimulatedRunner(rec, 'okx', async (runner) => {
       const verified = () => runner.sync.books().reduce((n, b) => n + b.stats.checksumsOk, 0);
       await waitFor(() => verified() === 290, 10000, 'every recorded checksum verified');
       expect(runner.connections().map((c) => new URL(c.url).pathname)).toEqual(['/okx/ws/v5/public']);
@@ -134,10 +118,7 @@ describe.skipIf(!path)('okx recording', () => {
       }
       expect(runner.sync.books()).toHaveLength(3);
       expect(runner.counters.errors).toEqual({});
-    } finally {
-      await runner.stop();
-      await sim.close();
-    }
+    });
   });
 
   async function faulted(transform: (data: string, index: number) => string | null) {

@@ -132,3 +132,39 @@ export async function expectMatchesGolden(venue: string, rec: Recording): Promis
   const golden = JSON.parse(readFileSync(file, 'utf8'));
   expect(actual).toEqual(golden);
 }
+
+/**
+ * Serves `rec` with the venue simulator at max speed and runs the production `VenueRunner` against it over real
+ * sockets, subscribed to what the recording subscribed to. Calls `check` once the simulator has sent everything
+ * (the runner may still be processing: wait on conditions inside), then stops both.
+ */
+export async function withSimulatedRunner(
+  rec: Recording,
+  venue: string,
+  check: (runner: import('../../src/pipeline/ingest.ts').VenueRunner) => Promise<void>,
+): Promise<void> {
+  const { startSimulator } = await import('../../src/replay/simulator.ts');
+  const { VenueRunner } = await import('../../src/pipeline/ingest.ts');
+  const { Bus } = await import('../../src/pipeline/bus.ts');
+  const { createHttp } = await import('../../src/transport/http.ts');
+  const { recordedRequests } = await import('../../src/replay/direct.ts');
+  const connector = getConnector(venue) as Connector;
+  const sim = await startSimulator({ recordings: [rec], hooks: (v) => getConnector(v)?.replay, speed: 'max' });
+  const runner = new VenueRunner({
+    connector,
+    endpoints: { wsBase: sim.wsBase(venue), restBase: sim.restBase(venue) },
+    http: createHttp(),
+    bus: new Bus(),
+    log: { info() {}, warn() {}, error() {}, debug() {} },
+    requests: recordedRequests(rec, connector),
+    transport: { backoffBaseMs: 50, backoffCapMs: 200 },
+  });
+  try {
+    await runner.start();
+    await sim.ended;
+    await check(runner);
+  } finally {
+    await runner.stop();
+    await sim.close();
+  }
+}
