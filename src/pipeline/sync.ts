@@ -128,16 +128,45 @@ export class BookSync {
     else this.onStreamSnapshot(e, ev);
   }
 
-  private onStreamSnapshot(e: Entry, ev: BookSnapshotEvent): void {
+  /** Replaces the book with a snapshot (stream or REST): levels, sequence, times; clears the buffer and request. */
+  private load(e: Entry, bids: readonly Level[], asks: readonly Level[], seq: number | undefined, ts: number, recvTs: number): void {
     const b = e.book;
-    b.loadSnapshot(ev.bids, ev.asks);
-    b.seq = ev.seq;
-    b.ts = ev.ts;
-    b.recvTs = ev.recvTs;
+    b.loadSnapshot(bids, asks);
+    b.seq = seq;
+    b.ts = ts;
+    b.recvTs = recvTs;
     b.stats.snapshots++;
     e.buffer = [];
     e.pending = false;
     this.truncate(e);
+  }
+
+  /**
+   * Applies one delta's levels (by default all of them), moves the sequence and times, truncates and verifies the
+   * venue checksum when there is one. Returns false when the checksum failed (the book is then reset and resyncing).
+   */
+  private applyDelta(e: Entry, d: BookDeltaEvent, bids: readonly Level[] = d.bids, asks: readonly Level[] = d.asks): boolean {
+    const b = e.book;
+    b.applyLevels(bids, asks);
+    b.seq = d.lastSeq;
+    b.ts = d.ts;
+    b.recvTs = d.recvTs;
+    b.stats.deltas++;
+    this.truncate(e);
+    if (d.checksum !== undefined && this.opts.checksum) {
+      if (!this.opts.checksum(b, d.checksum)) {
+        b.stats.checksumFailures++;
+        this.fail(e, 'checksum');
+        return false;
+      }
+      b.stats.checksumsOk++;
+    }
+    return true;
+  }
+
+  private onStreamSnapshot(e: Entry, ev: BookSnapshotEvent): void {
+    const b = e.book;
+    this.load(e, ev.bids, ev.asks, ev.seq, ev.ts, ev.recvTs);
     if (b.isCrossed()) {
       this.fail(e, 'crossed');
       return;
@@ -200,21 +229,7 @@ export class BookSync {
 
   private apply(e: Entry, ev: BookDeltaEvent): void {
     const b = e.book;
-    b.applyLevels(ev.bids, ev.asks);
-    b.seq = ev.lastSeq;
-    b.ts = ev.ts;
-    b.recvTs = ev.recvTs;
-    b.stats.deltas++;
-    this.truncate(e);
-    if (ev.checksum !== undefined && this.opts.checksum) {
-      if (this.opts.checksum(b, ev.checksum)) {
-        b.stats.checksumsOk++;
-      } else {
-        b.stats.checksumFailures++;
-        this.fail(e, 'checksum');
-        return;
-      }
-    }
+    if (!this.applyDelta(e, ev)) return;
     if (b.isCrossed()) {
       this.fail(e, 'crossed');
       return;
@@ -263,16 +278,9 @@ export class BookSync {
       return false;
     }
     const b = e.book;
-    b.loadSnapshot(snap.bids, snap.asks);
-    b.seq = snap.seq;
-    b.ts = snap.ts;
-    b.recvTs = snap.ts;
-    b.stats.snapshots++;
-    e.buffer = [];
-    e.pending = false;
+    this.load(e, snap.bids, snap.asks, snap.seq, snap.ts, snap.ts);
     e.state = 'live';
     b.valid = true;
-    this.truncate(e);
     // Apply the buffer through the normal rule without publishing each delta; publish one snapshot after.
     for (const d of buffered) {
       const v = this.check(b.seq, d);
@@ -285,17 +293,12 @@ export class BookSync {
         this.fail(e, 'gap', d);
         return false;
       }
-      if (this.rule.levelSequence && d.firstSeq <= snap.seq) {
-        // The delta straddles the snapshot: only its levels newer than the snapshot apply.
-        b.applyLevels(newerLevels(d.bids, snap.seq), newerLevels(d.asks, snap.seq));
-      } else {
-        b.applyLevels(d.bids, d.asks);
-      }
-      b.seq = d.lastSeq;
-      b.ts = d.ts;
-      b.recvTs = d.recvTs;
-      b.stats.deltas++;
-      this.truncate(e);
+      // A delta straddling the snapshot (levelSequence venues): only its levels newer than the snapshot apply.
+      const ok =
+        this.rule.levelSequence && d.firstSeq <= snap.seq
+          ? this.applyDelta(e, d, newerLevels(d.bids, snap.seq), newerLevels(d.asks, snap.seq))
+          : this.applyDelta(e, d);
+      if (!ok) return false;
     }
     if (b.isCrossed()) {
       this.fail(e, 'crossed');

@@ -153,3 +153,27 @@ describe('linked sequence (prevSeq) and invalidation', () => {
     expect(resets.length).toBe(1);
   });
 });
+
+describe('checksums', () => {
+  it('verifies checksums on live deltas and on deltas replayed from the buffer after a REST snapshot', () => {
+    const bus = new Bus();
+    const resyncs: ResyncReason[] = [];
+    // A toy checksum: the number of bid levels.
+    const sync = new BookSync('v', { snapshot: 'rest', sequence: 'contiguous', source: 'test' }, bus, {
+      requestResync: (_i, r) => resyncs.push(r),
+      checksum: (book, expected) => book.bids.length === expected,
+    });
+    const book = sync.track(inst);
+    sync.onEvent({ ...delta(11, 11, [['5', '1']]), checksum: 99 }); // buffered, wrong checksum
+    expect(sync.onRestSnapshot(inst.key, { bids: [['9', '1']], asks: [['20', '1']], seq: 10, ts: 5 })).toBe(false);
+    expect(book.valid).toBe(false);
+    expect(book.stats.checksumFailures).toBe(1);
+    expect(resyncs).toEqual(['initial', 'checksum']);
+    sync.onEvent({ ...delta(21, 21, [['6', '1']]), checksum: 2 });
+    expect(sync.onRestSnapshot(inst.key, { bids: [['9', '1']], asks: [['20', '1']], seq: 20, ts: 6 })).toBe(true);
+    expect(book.stats.checksumsOk).toBe(1);
+    sync.onEvent({ ...delta(22, 22, [['7', '1']]), checksum: 3 });
+    expect(book.stats.checksumsOk).toBe(2);
+    expect(book.valid).toBe(true);
+  });
+});
