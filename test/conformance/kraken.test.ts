@@ -12,12 +12,10 @@
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadRecording, type Recording } from '../../src/replay/recording.ts';
-import { replayDirect } from '../../src/replay/direct.ts';
-import { Bus, type BookReset } from '../../src/pipeline/bus.ts';
-import { getConnector } from '../../src/venues/index.ts';
-import type { Connector } from '../../src/venues/connector.ts';
 import {
   withSimulatedRunner,
+  expectBooksUntouched,
+  faultedReplay,
   applyNaive,
   expectBooksMatchNaive,
   expectEveryFrameHandled,
@@ -101,7 +99,6 @@ function naiveKraken(rec: Recording): Naive {
 }
 
 const path = recordingPath('kraken.jsonl.gz');
-const connector = getConnector('kraken') as Connector;
 
 describe.skipIf(!path)('kraken recording', () => {
   const rec = path ? loadRecording(path) : (undefined as unknown as Recording);
@@ -140,26 +137,13 @@ describe.skipIf(!path)('kraken recording', () => {
       const verified = () => runner.sync.books().reduce((n, b) => n + b.stats.checksumsOk, 0);
       await waitFor(() => verified() === 4269, 10000, 'every recorded checksum verified');
       expect(runner.connections().map((c) => new URL(c.url).pathname)).toEqual(['/kraken']);
-      for (const b of runner.sync.books()) {
-        expect(b.valid, b.key).toBe(true);
-        expect(b.stats.checksumFailures + b.stats.gaps + b.stats.resyncs, b.key).toBe(0);
-        expect(b.bids.top()).toEqual(sortedSide(naive.books.get(b.key)!.bids, true));
-        expect(b.asks.top()).toEqual(sortedSide(naive.books.get(b.key)!.asks, false));
-      }
+      expectBooksUntouched(runner.sync.books(), naive.books);
       expect(runner.sync.books()).toHaveLength(10);
       expect(runner.counters.errors).toEqual({});
     });
   });
 
-  /** Replays with `transform`, returning the books, the published resets and the runner. */
-  async function faulted(transform: (data: string, index: number) => string | null) {
-    const bus = new Bus();
-    const resets: BookReset[] = [];
-    bus.on('book_reset', (r) => resets.push(r));
-    const { runner } = await replayDirect(rec, connector, { bus, transform });
-    expect(Object.keys(runner.counters.errors).filter((k) => k.startsWith('PROTOCOL'))).toEqual([]);
-    return { runner, resets, books: runner.sync.books() };
-  }
+  const faulted = (transform: (data: string, index: number) => string | null) => faultedReplay(rec, 'kraken', transform);
 
   /** Every book except `key` is valid, never failed, and equals the naive book. */
   function othersIntact(books: Awaited<ReturnType<typeof faulted>>['books'], key: string): void {

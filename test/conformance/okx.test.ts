@@ -12,11 +12,7 @@
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadRecording, type Recording } from '../../src/replay/recording.ts';
-import { replayDirect } from '../../src/replay/direct.ts';
-import { Bus, type BookReset } from '../../src/pipeline/bus.ts';
-import { getConnector } from '../../src/venues/index.ts';
-import type { Connector } from '../../src/venues/connector.ts';
-import { withSimulatedRunner, applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
+import { withSimulatedRunner, expectBooksUntouched, faultedReplay, applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
 import { recordingPath } from '../helpers/recordings.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -77,7 +73,6 @@ function naiveOkx(rec: Recording): Naive {
 }
 
 const path = recordingPath('okx.jsonl.gz');
-const connector = getConnector('okx') as Connector;
 
 describe.skipIf(!path)('okx recording', () => {
   const rec = path ? loadRecording(path) : (undefined as unknown as Recording);
@@ -110,25 +105,13 @@ describe.skipIf(!path)('okx recording', () => {
       const verified = () => runner.sync.books().reduce((n, b) => n + b.stats.checksumsOk, 0);
       await waitFor(() => verified() === 290, 10000, 'every recorded checksum verified');
       expect(runner.connections().map((c) => new URL(c.url).pathname)).toEqual(['/okx/ws/v5/public']);
-      for (const b of runner.sync.books()) {
-        expect(b.valid, b.key).toBe(true);
-        expect(b.stats.checksumFailures + b.stats.gaps + b.stats.resyncs, b.key).toBe(0);
-        expect(b.bids.top()).toEqual(sortedSide(naive.books.get(b.key)!.bids, true));
-        expect(b.asks.top()).toEqual(sortedSide(naive.books.get(b.key)!.asks, false));
-      }
+      expectBooksUntouched(runner.sync.books(), naive.books);
       expect(runner.sync.books()).toHaveLength(3);
       expect(runner.counters.errors).toEqual({});
     });
   });
 
-  async function faulted(transform: (data: string, index: number) => string | null) {
-    const bus = new Bus();
-    const resets: BookReset[] = [];
-    bus.on('book_reset', (r) => resets.push(r));
-    const { runner } = await replayDirect(rec, connector, { bus, transform });
-    expect(Object.keys(runner.counters.errors).filter((k) => k.startsWith('PROTOCOL'))).toEqual([]);
-    return { resets, books: runner.sync.books() };
-  }
+  const faulted = (transform: (data: string, index: number) => string | null) => faultedReplay(rec, 'okx', transform);
 
   function othersIntact(books: Awaited<ReturnType<typeof faulted>>['books'], key: string): void {
     expect(books).toHaveLength(3);

@@ -168,3 +168,30 @@ export async function withSimulatedRunner(
     await sim.close();
   }
 }
+
+/** The production book holds exactly the naive book's levels (venue strings, best first). */
+export function expectBookEquals(book: { key: string; bids: { top(): [string, string][] }; asks: { top(): [string, string][] } }, naive: NaiveBook): void {
+  expect(book.bids.top(), `${book.key} bids`).toEqual(sortedSide(naive.bids, true));
+  expect(book.asks.top(), `${book.key} asks`).toEqual(sortedSide(naive.asks, false));
+}
+
+/** Every book except `exceptKey` is valid, never failed, gapped or resynced, and equals its naive book. */
+export function expectBooksUntouched(books: readonly import('../../src/pipeline/book.ts').L2Book[], naive: ReadonlyMap<string, NaiveBook>, exceptKey?: string): void {
+  for (const b of books) {
+    if (b.key === exceptKey) continue;
+    expect(b.valid, `${b.key} valid`).toBe(true);
+    expect(b.stats.checksumFailures + b.stats.gaps + b.stats.resyncs, `${b.key} untouched`).toBe(0);
+    expectBookEquals(b, naive.get(b.key)!);
+  }
+}
+
+/** Direct replay with fault injection (`transform` drops or alters recv frames); collects the published resets. */
+export async function faultedReplay(rec: Recording, venue: string, transform: (data: string, index: number) => string | null) {
+  const { Bus } = await import('../../src/pipeline/bus.ts');
+  const bus = new Bus();
+  const resets: import('../../src/pipeline/bus.ts').BookReset[] = [];
+  bus.on('book_reset', (r) => resets.push(r));
+  const { runner } = await replayDirect(rec, getConnector(venue) as Connector, { bus, transform });
+  expect(Object.keys(runner.counters.errors).filter((k) => k.startsWith('PROTOCOL'))).toEqual([]);
+  return { runner, resets, books: runner.sync.books() };
+}
