@@ -16,7 +16,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Instrument } from '../src/core/instruments.ts';
-import { Bus } from '../src/pipeline/bus.ts';
+import { Bus } from '../src/bus/bus.ts';
 import { VenueRunner } from '../src/pipeline/ingest.ts';
 import { ReplayHttp, recordedRequests } from '../src/replay/direct.ts';
 import { loadRecording, type HttpRecord } from '../src/replay/recording.ts';

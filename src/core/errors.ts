@@ -23,8 +23,10 @@ export const ERROR_CODES = {
   CLIENT_BAD_REQUEST: { retryable: false, summary: 'A client message was invalid (bad JSON, unknown type, unknown feed, too large).' },
   INTERNAL_ERROR: { retryable: false, summary: 'An unexpected internal failure while answering a request (a bug); logged with details.' },
   RECORDING_INVALID: { retryable: false, summary: 'A recording file is unreadable or not in the recording format.' },
-  STREAM_ERROR_EVENT: { retryable: true, summary: 'An event stream sent `event: error` (e.g. Hermes ending a stream after 24 h); counted, and the stream is reopened when the server closes it.' },
+  STREAM_ERROR_EVENT: { retryable: true, summary: 'An event stream sent `event: error` (e.g. a server ending a stream after 24 h); counted, and the stream is reopened when the server closes it.' },
   ORACLE_STALE: { retryable: true, summary: "An oracle feed's publish time stopped advancing; the feed is reported `stale` until it advances again." },
+  SINK_WRITE_FAILED: { retryable: true, summary: 'A sink could not write a batch of events; retried with backoff, then counted as dropped and logged.' },
+  SINK_OVERFLOW: { retryable: true, summary: "A sink's bounded queue overflowed: events were dropped (counted) or, for a `disconnect` topic, the queue was reset." },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -115,6 +115,14 @@ export interface Metrics {
   readonly oracleDeviationBps: Gauge<'symbol'>;
   /** `tributary_hermes_api_clients{kind}`: clients of the Hermes-compatible API (`sse` streams, `ws` connections with Hermes subscriptions). */
   readonly hermesClients: Gauge<'kind'>;
+  /** `tributary_sink_queue_depth{sink}`: events waiting for a sink (its bus queue plus what it accepted but has not written). */
+  readonly sinkQueueDepth: Gauge<'sink'>;
+  /** `tributary_sink_events_written_total{sink,topic}`: events a sink wrote. */
+  readonly sinkEventsWritten: Counter<'sink' | 'topic'>;
+  /** `tributary_sink_events_dropped_total{sink,topic}`: events a sink lost (queue overflow `drop` / `disconnect`, batches given up after retries). */
+  readonly sinkEventsDropped: Counter<'sink' | 'topic'>;
+  /** `tributary_sink_events_conflated_total{sink,topic}`: events merged into a newer pending one by a sink queue's `conflate` policy. */
+  readonly sinkEventsConflated: Counter<'sink' | 'topic'>;
   /** Cached pre-bound children for one venue. */
   forVenue(venue: string): VenueMetrics;
   /** Cached `stage_latency_seconds{stage}` child. */
@@ -198,6 +206,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const oracleStaleFeeds = new Gauge({ name: `${P}oracle_stale_feeds`, help: 'Oracle feeds whose publish time stopped advancing.', labelNames: ['source'] as const, registers });
   const oracleDeviationBps = new Gauge({ name: `${P}oracle_deviation_bps`, help: 'Consolidated mid minus oracle price, bps of the oracle price.', labelNames: ['symbol'] as const, registers });
   const hermesClients = new Gauge({ name: `${P}hermes_api_clients`, help: 'Clients of the Hermes-compatible API, by kind (sse, ws).', labelNames: ['kind'] as const, registers });
+  const sinkQueueDepth = new Gauge({ name: `${P}sink_queue_depth`, help: 'Events waiting for a sink (bus queue plus accepted but not yet written).', labelNames: ['sink'] as const, registers });
+  const sinkEventsWritten = new Counter({ name: `${P}sink_events_written_total`, help: 'Events written by a sink, by topic.', labelNames: ['sink', 'topic'] as const, registers });
+  const sinkEventsDropped = new Counter({ name: `${P}sink_events_dropped_total`, help: 'Events a sink lost (queue overflow, batches given up after retries), by topic.', labelNames: ['sink', 'topic'] as const, registers });
+  const sinkEventsConflated = new Counter({ name: `${P}sink_events_conflated_total`, help: "Events merged into a newer pending one by a sink queue's conflate policy, by topic.", labelNames: ['sink', 'topic'] as const, registers });
   const httpRequests = new Counter({ name: `${P}http_requests_total`, help: 'Venue REST requests, by outcome.', labelNames: ['venue', 'outcome'] as const, registers });
   const wsClients = new Gauge({ name: `${P}ws_clients`, help: 'Connected WebSocket clients.', registers });
   const wsMessagesSent = new Counter({ name: `${P}ws_messages_sent_total`, help: 'Messages sent to WebSocket clients (per client).', registers });
@@ -261,6 +273,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     oracleStaleFeeds,
     oracleDeviationBps,
     hermesClients,
+    sinkQueueDepth,
+    sinkEventsWritten,
+    sinkEventsDropped,
+    sinkEventsConflated,
     forVenue,
     stage: cached((stage) => stageLatency.labels({ stage })),
     dropped: cached((reason) => wsMessagesDropped.labels({ reason })),

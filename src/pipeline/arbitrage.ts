@@ -5,7 +5,10 @@
  * consolidator (connected, valid, fresh): buy on A at its best ask, sell on B at its best bid.
  *   gross bps = (bidB − askA) / askA × 10 000
  *   net bps   = gross − takerFee(A) − takerFee(B)          (fees in bps, per venue, `defaultFeeBps` otherwise)
- * An opportunity is reported when `bidB > askA` and `net ≥ minNetEdgeBps`.
+ * An opportunity is reported when `bidB > askA` and `net ≥ minNetEdgeBps`, and the two books' venue times differ by at
+ * most `maxLegSkewMs` (the consolidator's `maxQuoteAgeMs` by default): prices seen at different moments are no
+ * arbitrage. `legSkewMs` on a report is that difference (absent when a book has no venue time, `ts` ≤ 0; such a pair
+ * is not skew-checked).
  *
  * Volume: `volume` is the size executable at the two top prices, `min(askA size, bidB size)` (base units).
  * `depthVolume` walks deeper: it matches A's asks (ascending) against B's bids (descending) level by level
@@ -18,8 +21,8 @@
  * - still present on later checks → not reported again while its net edge stays within
  *   `materialChangeBps` (default 1 bp) of the last reported one; a larger change is re-reported with the same
  *   `id` and `revision + 1` (consumers upsert by id);
- * - absent on a check (edge gone, a leg excluded / stale / invalid / disconnected) → closed (close listeners
- *   are told); if it comes back it is a new opportunity with a new `id`.
+ * - absent on a check (edge gone, a leg excluded / stale / invalid / disconnected, the legs' venue times too far
+ *   apart) → closed (close listeners are told); if it comes back it is a new opportunity with a new `id`.
  *
  * Same-venue pairs are skipped, also under quote equivalence (where one venue may hold e.g. BTC/USDT and
  * BTC/USDC in one key): that is a conversion trade, not a cross-venue arbitrage.
@@ -27,35 +30,9 @@
 import { parseDecimal } from '../core/decimal.ts';
 import type { VenueBookRef } from './consolidate.ts';
 
-/**
- * One arbitrage opportunity:
- * - `id`: stable while the opportunity persists; `revision`: 0 on first report, +1 per material change;
- * - `symbol`: the consolidation key; `buySymbol` / `sellSymbol`: the legs' canonical symbols (differ from
- *   `symbol` only under quote equivalence);
- * - `buyPrice` (A's best ask) and `sellPrice` (B's best bid): venue strings, quote currency;
- * - `grossBps`, `buyFeeBps`, `sellFeeBps`, `profitBps` (= gross − fees, net): bps;
- * - `volume`: size executable at the two top prices; `depthVolume`: see the module comment (base units);
- * - `timestamp`: local time (ms) of this report; `firstSeenAt`: local time (ms) the opportunity appeared.
- */
-export interface ArbitrageOpportunity {
-  readonly id: string;
-  readonly revision: number;
-  readonly symbol: string;
-  readonly buyVenue: string;
-  readonly sellVenue: string;
-  readonly buySymbol: string;
-  readonly sellSymbol: string;
-  readonly buyPrice: string;
-  readonly sellPrice: string;
-  readonly grossBps: number;
-  readonly buyFeeBps: number;
-  readonly sellFeeBps: number;
-  readonly profitBps: number;
-  readonly volume: number;
-  readonly depthVolume: number;
-  readonly timestamp: number;
-  readonly firstSeenAt: number;
-}
+export type { ArbitrageOpportunity } from '../core/events.ts';
+import type { ArbitrageOpportunity } from '../core/events.ts';
+
 
 /** Where the detector reads books: the {@link Consolidator} fits. */
 export interface ArbitrageSource {
@@ -65,6 +42,8 @@ export interface ArbitrageSource {
   venueBooks(symbol: string): readonly VenueBookRef[];
   /** Optional change hook: when present (and `autoCheck` is on) the detector checks the keys it reports. */
   onUpdate?(listener: (symbols: readonly string[]) => void): () => void;
+  /** The source's freshness bound (ms), the default of {@link ArbitrageDetectorOptions.maxLegSkewMs}. */
+  readonly maxQuoteAgeMs?: number;
 }
 
 export interface ArbitrageDetectorOptions {
@@ -88,7 +67,12 @@ export interface ArbitrageDetectorOptions {
   readonly maxWalkLevels?: number;
   /** Check the keys the source reports through `onUpdate` (default true). */
   readonly autoCheck?: boolean;
-  /** Local clock, ms since epoch (default `Date.now`). */
+  /**
+   * Largest venue-time difference (ms) between the two legs' books for a pair to be reported (default: the source's
+   * `maxQuoteAgeMs`, else 10000).
+   */
+  readonly maxLegSkewMs?: number;
+  /** Clock, ms since epoch (default `Date.now`); the pipeline passes its data clock (`clock.ts`). */
   readonly now?: () => number;
 }
 
@@ -104,6 +88,8 @@ interface Candidate {
   readonly netBps: number;
   readonly volume: number;
   readonly depthVolume: number;
+  /** |venue time of buy − venue time of sell| (ms), undefined when one has none. */
+  readonly legSkewMs: number | undefined;
 }
 
 const round12 = (x: number): number => Number(x.toPrecision(12));
@@ -113,6 +99,7 @@ export class ArbitrageDetector {
   readonly defaultFeeBps: number;
   readonly minNetEdgeBps: number;
   readonly materialChangeBps: number;
+  readonly maxLegSkewMs: number;
   /** Listener exceptions caught. */
   listenerErrors = 0;
   private readonly fees: Readonly<Record<string, number>>;
@@ -143,6 +130,7 @@ export class ArbitrageDetector {
     this.now = opts.now ?? Date.now;
     this.idPrefix = this.now().toString(36);
     const src = opts.source;
+    this.maxLegSkewMs = opts.maxLegSkewMs ?? (typeof src === 'function' ? undefined : src.maxQuoteAgeMs) ?? 10000;
     if (typeof src === 'function') {
       this.books = src;
       this.listSymbols = undefined;
@@ -172,8 +160,12 @@ export class ArbitrageDetector {
       const ask = asks.priceNum(0);
       if (!(ask > 0)) continue;
       const buyFeeBps = this.feeBps(buy.venue);
+      const buyTs = buy.book.ts;
       for (const sell of refs) {
         if (sell.venue === buy.venue) continue;
+        const sellTs = sell.book.ts;
+        const legSkewMs = buyTs > 0 && sellTs > 0 ? Math.abs(buyTs - sellTs) : undefined;
+        if (legSkewMs !== undefined && legSkewMs > this.maxLegSkewMs) continue;
         const bids = sell.book.bids;
         if (bids.length === 0) continue;
         const bid = bids.priceNum(0);
@@ -192,6 +184,7 @@ export class ArbitrageDetector {
           netBps,
           volume,
           depthVolume: this.walk(buy, sell, buyFeeBps + sellFeeBps),
+          legSkewMs,
         });
       }
     }
@@ -264,6 +257,7 @@ export class ArbitrageDetector {
         depthVolume: c.depthVolume,
         timestamp: now,
         firstSeenAt: prev?.firstSeenAt ?? now,
+        ...(c.legSkewMs !== undefined ? { legSkewMs: c.legSkewMs } : {}),
       };
       act.set(k, o);
       this.recentList.push(o);

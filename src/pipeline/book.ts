@@ -10,18 +10,9 @@
 import { parseDecimal } from '../core/decimal.ts';
 import type { Level } from '../core/events.ts';
 
-/** `[price, size]` as venue decimal strings. */
-export type PriceSize = [price: string, size: string];
+import type { BookSideView, BookStats, BookView, PriceSize } from '../core/book-view.ts';
 
-/** Counters kept per book. */
-export interface BookStats {
-  deltas: number;
-  snapshots: number;
-  gaps: number;
-  resyncs: number;
-  checksumsOk: number;
-  checksumFailures: number;
-}
+export type { BookSideView, BookStats, BookView, PriceSize };
 
 /**
  * One side of a book, best first. Sorted numeric prices live in a `Float64Array` and, in parallel, an
@@ -30,7 +21,7 @@ export interface BookStats {
  * with a native memmove (plain arrays of objects cannot be moved that cheaply). Prices are parsed once per
  * level change, for ordering only; output always uses the venue's strings.
  */
-export class BookSide {
+export class BookSide implements BookSideView {
   private px = new Float64Array(64);
   private slot = new Int32Array(64);
   private n = 0;
@@ -200,11 +191,12 @@ export class BookSide {
     return bad;
   }
 
-  /** Keeps only the best `n` levels. */
-  truncate(n: number): void {
+  /** Keeps only the best `n` levels; with `removed`, appends a `[price, "0"]` deletion for each level cut. */
+  truncate(n: number, removed?: Level[]): void {
     if (this.n <= n) return;
     for (let i = n; i < this.n; i++) {
       const s = this.slot[i];
+      if (removed !== undefined) removed.push([this.pool[s]![0], '0']);
       this.pool[s] = undefined;
       this.free.push(s);
     }
@@ -243,30 +235,12 @@ export class BookSide {
   }
 }
 
-/** Read-only view of a book, as handed to later stages and the server. */
-export interface BookView {
-  readonly venue: string;
-  readonly key: string;
-  readonly symbol: string;
-  readonly venueSymbol: string;
-  /** False while the book is being (re)built or after a detected gap / checksum failure. */
-  readonly valid: boolean;
-  /** Venue sequence after the last applied message, if the venue has one. */
-  readonly seq: number | undefined;
-  /** Venue time (ms) of the last applied message. */
-  readonly ts: number;
-  /** Receive time (ms) of the last applied message. */
-  readonly recvTs: number;
-  readonly bids: BookSide;
-  readonly asks: BookSide;
-  readonly stats: Readonly<BookStats>;
-}
-
 /** A mutable L2 book. Only the sync stage mutates it. */
 export class L2Book implements BookView {
   readonly bids = new BookSide(true);
   readonly asks = new BookSide(false);
   valid = false;
+  epoch = 0;
   seq: number | undefined = undefined;
   ts = 0;
   recvTs = 0;

@@ -7,9 +7,13 @@
  * by venue id. From the merge come the NBBO (best bid / best ask across venues), the spread (absolute and in
  * bps of the mid) and the mid.
  *
- * Inclusion: a venue's book is included when the venue is connected, the book is valid (not resyncing) and
- * its last update was received at most `maxQuoteAgeMs` ago (`now() − book.recvTs`, local clock). Excluded
- * venues are listed with the reason and come back by themselves once good again.
+ * Inclusion: a venue's book is included when the venue is connected, the book is valid (not resyncing), its last
+ * update was received at most `maxQuoteAgeMs` ago (`now() − book.recvTs`, on the pipeline's data clock: the
+ * recording's time in replay, see `clock.ts`) and its venue time does not lag the freshest of those books' venue
+ * time by more than `maxQuoteAgeMs` (else `lagging`: a venue whose clock or feed is behind, or a recording made at
+ * another time, is not merged with fresher data). Excluded venues are listed with the reason and come back by
+ * themselves once good again. `venueSkewMs` reports the venue-time spread of the books merged (books without a
+ * venue time, `ts` ≤ 0, take no part in the lag test nor the skew).
  *
  * A crossed consolidated book (one venue's bid above another venue's ask) is legitimate across venues (an
  * arbitrage): it is reported as is, with a negative spread and `crossed: true`.
@@ -18,7 +22,7 @@
  * maps to a key like any canonical symbol, so Pyth `BTC/USD` meets `BTC/USDT` under a `USDT = USD` group), the book
  * carries `oracle` with the mid's deviation from it in bps; a new oracle price marks the key dirty.
  *
- * Hot path: a bus `book` / `book_reset` message only marks its key dirty (two map lookups). The merge runs
+ * Hot path: a bus `book_snapshot` / `book_delta` / `book_reset` event only marks its key dirty (two map lookups). The merge runs
  * on the throttle timer (summaries) or on demand (`getBook`). Summaries are emitted on change, at most one
  * per key per `summaryIntervalMs`: the first change after a quiet interval goes out on the next timer turn,
  * later changes within the interval are coalesced and the latest state goes out when the interval ends, so
@@ -26,83 +30,12 @@
  * `maxQuoteAgeMs`, so a venue that falls silent is dropped without waiting for another event.
  */
 import type { Instrument } from '../core/instruments.ts';
-import type { BookSide, BookView } from './book.ts';
-import type { Bus, OraclePrice } from './bus.ts';
+import type { BookSideView, BookView } from '../core/book-view.ts';
+import type { OraclePrice } from '../core/events.ts';
+import type { Bus } from '../bus/bus.ts';
 
-/** Why a venue's book is left out of a consolidated book. */
-export type ExclusionReason = 'invalid' | 'disconnected' | 'stale';
-
-/**
- * One level of a consolidated side: the venue's own price and size strings (quote currency per base unit;
- * base units), and the venue it rests on. `symbol` (the venue instrument's canonical symbol) is present only
- * for quote-equivalence keys, where one venue may contribute several instruments (e.g. BTC/USDT and BTC/USDC).
- */
-export interface ConsolidatedLevel {
-  readonly price: string;
-  readonly size: string;
-  readonly venue: string;
-  readonly symbol?: string;
-}
-
-/** Best bid and best ask across the included venues; a side is absent when no included venue has a level there. */
-export interface Nbbo {
-  readonly bid?: ConsolidatedLevel;
-  readonly ask?: ConsolidatedLevel;
-}
-
-/** Spread of the NBBO: `abs = ask − bid` (quote currency), `bps = abs / mid × 10 000`. Negative when crossed. */
-export interface Spread {
-  readonly abs: number;
-  readonly bps: number;
-}
-
-/** A venue left out, and why (`symbol` as in {@link ConsolidatedLevel}). */
-export interface ExcludedVenue {
-  readonly venue: string;
-  readonly reason: ExclusionReason;
-  readonly symbol?: string;
-}
-
-/**
- * The oracle price of a key's instrument: `price` / `confidence` in quote currency (Pyth's integer × 10^expo),
- * `publishTime` in ms since the epoch, `deviationBps` = (mid − price) / price × 10 000 (null without a mid).
- */
-export interface OracleRef {
-  readonly source: string;
-  readonly feedId: string;
-  readonly price: number;
-  readonly confidence: number;
-  readonly publishTime: number;
-  readonly deviationBps: number | null;
-}
-
-/**
- * A consolidated book:
- * - `symbol`: the consolidation key (canonical symbol, or the quote-group key such as `BTC/USD`);
- * - `bids` / `asks`: merged levels, best first, each with its venue (ties: by venue id, then symbol);
- * - `nbbo`, `spread` (null unless both sides exist), `mid` (`(bid + ask) / 2`, null unless both sides exist);
- * - `crossed`: the best bid is above the best ask (across venues);
- * - `venues`: venues included (sorted); `excluded`: venues left out with the reason;
- * - `quoteEquivalence`: only on quote-group keys, the quotes of the included instruments that were merged
- *   (in group order, e.g. `["USD","USDT"]`);
- * - `oracle`: only when an oracle prices the instrument (see {@link OracleRef});
- * - `timestamp`: local time (ms since epoch) the view was computed.
- * Computed numbers (`spread`, `mid`) are rounded to 12 significant digits to drop float noise.
- */
-export interface ConsolidatedBook {
-  readonly symbol: string;
-  readonly bids: readonly ConsolidatedLevel[];
-  readonly asks: readonly ConsolidatedLevel[];
-  readonly nbbo: Nbbo;
-  readonly spread: Spread | null;
-  readonly mid: number | null;
-  readonly crossed: boolean;
-  readonly venues: readonly string[];
-  readonly excluded: readonly ExcludedVenue[];
-  readonly quoteEquivalence?: readonly string[];
-  readonly oracle?: OracleRef;
-  readonly timestamp: number;
-}
+export type { ExclusionReason, ConsolidatedLevel, Nbbo, Spread, ExcludedVenue, OracleRef, ConsolidatedBook } from '../core/events.ts';
+import type { ExclusionReason, ConsolidatedLevel, ExcludedVenue, ConsolidatedBook, OracleRef, Spread, Nbbo } from '../core/events.ts';
 
 /** The summary stream item: a {@link ConsolidatedBook} `maxPriceLevels` deep. */
 export type Summary = ConsolidatedBook;
@@ -117,11 +50,16 @@ export interface VenueBookRef {
 
 export interface ConsolidatorOptions {
   readonly bus: Bus;
+  /** The book read model: the live book of one venue instrument (by instrument key), owned by the sync stage. */
+  readonly book: (venue: string, key: string) => BookView | undefined;
   /** Depth of summaries and the default depth of `getBook` (levels per side; default 20). */
   readonly maxPriceLevels?: number;
   /** At most one summary per key per this many ms (default 1000). */
   readonly summaryIntervalMs?: number;
-  /** A book whose last update was received longer ago than this (ms) is excluded as stale (default 10000). */
+  /**
+   * A book whose last update was received longer ago than this (ms) is excluded as `stale`, one whose venue time lags
+   * the freshest included book's by more than this as `lagging` (default 10000).
+   */
   readonly maxQuoteAgeMs?: number;
   /**
    * Quote-currency equivalence groups, e.g. `[["USD","USDT","USDC"]]` (off when absent or empty). Spot
@@ -132,7 +70,10 @@ export interface ConsolidatorOptions {
   readonly isVenueConnected: (venue: string) => boolean;
   /** Venues whose books take part (default: all). Books of other venues are ignored here. */
   readonly venues?: readonly string[];
-  /** Local clock, ms since epoch (default `Date.now`). */
+  /**
+   * Clock, ms since epoch (default `Date.now`): the pipeline passes its data clock (`DataClock`, `clock.ts`), so freshness is
+   * judged on the time of the data (the recording's in replay), and `timestamp` is that time.
+   */
   readonly now?: () => number;
   /**
    * Canonical instrument (`BTC/USD`) an oracle feed prices, or undefined (bus `oracle_price` updates of such feeds
@@ -197,7 +138,7 @@ export function consolidationKey(symbol: string, groups: ReadonlyMap<string, rea
  * Best-first k-way merge of `sides` (one per member, members sorted by venue then symbol) down to `depth`
  * levels. Equal prices keep one level per member, in member order.
  */
-function mergeSides(members: readonly Member[], sides: readonly BookSide[], depth: number, descending: boolean, withSymbol: boolean): ConsolidatedLevel[] {
+function mergeSides(members: readonly Member[], sides: readonly BookSideView[], depth: number, descending: boolean, withSymbol: boolean): ConsolidatedLevel[] {
   const k = sides.length;
   const idx = new Array<number>(k).fill(0);
   const out: ConsolidatedLevel[] = [];
@@ -238,7 +179,7 @@ function sameLevel(a: ConsolidatedLevel | undefined, b: ConsolidatedLevel | unde
   return a.price === b.price && a.size === b.size && a.venue === b.venue && a.symbol === b.symbol;
 }
 
-/** True when two summaries differ only in `timestamp`. */
+/** True when two summaries differ only in `timestamp` or `venueSkewMs` (informational: a skew change alone does not re-emit). */
 function sameSummary(a: Summary, b: Summary): boolean {
   return (
     sameLevels(a.bids, b.bids) &&
@@ -250,7 +191,8 @@ function sameSummary(a: Summary, b: Summary): boolean {
     (a.quoteEquivalence ?? []).join() === (b.quoteEquivalence ?? []).join() &&
     a.oracle?.feedId === b.oracle?.feedId &&
     a.oracle?.price === b.oracle?.price &&
-    a.oracle?.publishTime === b.oracle?.publishTime
+    a.oracle?.publishTime === b.oracle?.publishTime &&
+    a.oracle?.stale === b.oracle?.stale
   );
 }
 
@@ -280,6 +222,7 @@ export class Consolidator implements AsyncIterable<Summary> {
   /** Earliest `staleAt` over all keys (a lower bound; Infinity when none). */
   private nextStaleAt = Infinity;
   private closed = false;
+  private readonly bookOf: (venue: string, key: string) => BookView | undefined;
   /** Consolidation key → latest oracle price of its instrument. */
   private readonly oracles = new Map<string, OraclePrice>();
 
@@ -290,10 +233,12 @@ export class Consolidator implements AsyncIterable<Summary> {
     this.groups = buildGroups(opts.quoteGroups);
     this.now = opts.now ?? Date.now;
     this.isVenueConnected = opts.isVenueConnected;
+    this.bookOf = opts.book;
     this.venueFilter = opts.venues ? new Set(opts.venues) : undefined;
     const bus = opts.bus;
     this.unsubs.push(
-      bus.on('book', (u) => this.onBook(u.instrument, u.book)),
+      bus.on('book_snapshot', (u) => this.onBook(u.instrument)),
+      bus.on('book_delta', (u) => this.onBook(u.instrument)),
       bus.on('book_reset', (r) => {
         const m = this.members.get(r.instrument.venue)?.get(r.instrument.key);
         if (m) this.markDirty(m.state);
@@ -318,7 +263,7 @@ export class Consolidator implements AsyncIterable<Summary> {
   }
 
   /** Hot path: remember the book (first time only) and mark its key dirty. */
-  private onBook(instrument: Instrument, book: BookView): void {
+  private onBook(instrument: Instrument): void {
     let byKey = this.members.get(instrument.venue);
     if (byKey === undefined) {
       if (this.venueFilter !== undefined && !this.venueFilter.has(instrument.venue)) return;
@@ -326,11 +271,13 @@ export class Consolidator implements AsyncIterable<Summary> {
       this.members.set(instrument.venue, byKey);
     }
     let m = byKey.get(instrument.key);
+    const book = this.bookOf(instrument.venue, instrument.key);
+    if (book === undefined) return;
     if (m === undefined) {
       m = this.addMember(instrument, book);
       byKey.set(instrument.key, m);
-    } else {
-      m.book = book;
+    } else if (m.book !== book) {
+      m.book = book; // the book was dropped and tracked again (on-demand subscriptions)
     }
     const s = m.state;
     if (!s.dirty) this.markDirty(s);
@@ -445,7 +392,7 @@ export class Consolidator implements AsyncIterable<Summary> {
     if (next < Infinity) this.arm(next);
   }
 
-  /** Exclusion reason of one member at `now`, or undefined when included. */
+  /** Exclusion reason of one member at `now` on its own (lagging is judged against the others), or undefined. */
   private reason(m: Member, now: number): ExclusionReason | undefined {
     if (!this.isVenueConnected(m.venue)) return 'disconnected';
     if (!m.book.valid) return 'invalid';
@@ -453,12 +400,24 @@ export class Consolidator implements AsyncIterable<Summary> {
     return undefined;
   }
 
-  /** Included members of a key at `now` (also refreshes the key's stale deadline). */
+  /**
+   * Included members of a key at `now`, in member order (also refreshes the key's stale deadline): those with no
+   * reason of their own, less those whose venue time lags the freshest one's by more than `maxQuoteAgeMs`.
+   */
   private included(s: KeyState, now: number, excluded?: ExcludedVenue[]): Member[] {
-    const inc: Member[] = [];
-    let staleAt = Infinity;
+    const reasons: (ExclusionReason | undefined)[] = [];
+    let freshestTs = -Infinity;
     for (const m of s.members) {
       const r = this.reason(m, now);
+      reasons.push(r);
+      if (r === undefined && m.book.ts > 0 && m.book.ts > freshestTs) freshestTs = m.book.ts;
+    }
+    const inc: Member[] = [];
+    let staleAt = Infinity;
+    for (let i = 0; i < s.members.length; i++) {
+      const m = s.members[i];
+      let r = reasons[i];
+      if (r === undefined && m.book.ts > 0 && freshestTs - m.book.ts > this.maxQuoteAgeMs) r = 'lagging';
       if (r === undefined) {
         inc.push(m);
         const t = m.book.recvTs + this.maxQuoteAgeMs + 1;
@@ -498,6 +457,16 @@ export class Consolidator implements AsyncIterable<Summary> {
     }
     const nbbo: Nbbo = bid !== undefined || ask !== undefined ? { ...(bid ? { bid } : {}), ...(ask ? { ask } : {}) } : {};
     const venues = [...new Set(inc.map((m) => m.venue))];
+    let timed = 0;
+    let minTs = Infinity;
+    let maxTs = -Infinity;
+    for (const m of inc) {
+      const t = m.book.ts;
+      if (!(t > 0)) continue;
+      timed++;
+      if (t < minTs) minTs = t;
+      if (t > maxTs) maxTs = t;
+    }
     const op = this.oracles.get(s.key);
     const oracle: OracleRef | undefined =
       op === undefined
@@ -509,6 +478,7 @@ export class Consolidator implements AsyncIterable<Summary> {
             confidence: op.confNum,
             publishTime: op.publishTime * 1000,
             deviationBps: mid === null || !(op.priceNum > 0) ? null : round12(((mid - op.priceNum) / op.priceNum) * 10000),
+            ...(op.status === 'stale' ? { stale: true } : {}),
           };
     const out: ConsolidatedBook = {
       symbol: s.key,
@@ -522,6 +492,7 @@ export class Consolidator implements AsyncIterable<Summary> {
       excluded,
       ...(s.group ? { quoteEquivalence: s.group.filter((q) => inc.some((m) => m.quote === q)) } : {}),
       ...(oracle ? { oracle } : {}),
+      ...(timed >= 2 ? { venueSkewMs: maxTs - minTs } : {}),
       timestamp: now,
     };
     return out;
@@ -559,7 +530,7 @@ export class Consolidator implements AsyncIterable<Summary> {
   }
 
   /**
-   * The books currently included for `symbol` (connected, valid, fresh), sorted by venue then symbol.
+   * The books currently included for `symbol` (connected, valid, fresh, not lagging), sorted by venue then symbol.
    * Read-only references to the live books: read them synchronously, never keep or mutate them.
    */
   venueBooks(symbol: string): VenueBookRef[] {

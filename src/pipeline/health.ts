@@ -15,14 +15,19 @@
  * - `updatesPerSecond`: updates since the previous refresh / seconds since the previous refresh;
  * - `latencyMs`: mean `recvTs − venueTs` over the updates since the previous refresh (venue clock skew
  *   included; updates without a venue time are skipped); the previous value is kept when there were none,
- *   null before the first;
+ *   null before the first. Both times come from the event, so in replay both are the recording's (the
+ *   latency the recording saw) as long as replay sets `recvTs` from the recording;
  * - `healthy` = connected (every known connection of the venue is `open`; a venue with no `venue_status`
  *   seen counts as connected unless the pull says otherwise) AND fresh (last update received within
- *   `staleAfterMs`) AND not "every book resyncing" (the venue has books and none of them is valid);
+ *   `staleAfterMs` of `now()`) AND not "every book resyncing" (the venue has books and none of them is valid);
+ * - `now()` is the pipeline's data clock (`clock.ts`: the latest receive time seen, advancing with the wall clock
+ *   between frames), so `lastUpdate`, staleness and the update rate are all on the data's time (the recording's in
+ *   replay), never a mix of recording and wall time;
  * - `errorMessage`: when unhealthy, why (plus the last error if any); when healthy, the last error reported
  *   (pull `lastError` or `onError`), else null.
  */
-import type { Bus } from './bus.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { BookDeltaMsg, BookSnapshotMsg } from '../core/events.ts';
 
 /** Counters of one venue as pulled from the ingest (all optional; absent fields fall back to bus-derived counts). */
 export interface VenueCounters {
@@ -38,32 +43,16 @@ export interface VenueCounters {
   readonly connected?: boolean;
 }
 
-/**
- * Health of one venue:
- * `lastUpdate` local receive time (ms since epoch) of the last update, null if none; `updatesPerSecond`
- * updates/s over the last refresh interval; `latencyMs` mean receive time − venue time (ms), null if unknown;
- * `errorCount`, `reconnects`, `gaps` counts since start; `connected`; `books` tracked and valid.
- */
-export interface VenueHealthReport {
-  readonly venue: string;
-  readonly healthy: boolean;
-  readonly lastUpdate: number | null;
-  readonly errorMessage: string | null;
-  readonly updatesPerSecond: number;
-  readonly latencyMs: number | null;
-  readonly errorCount: number;
-  readonly reconnects: number;
-  readonly gaps: number;
-  readonly connected: boolean;
-  readonly books: { readonly total: number; readonly valid: number };
-}
+export type { VenueHealthReport } from '../core/events.ts';
+import type { VenueHealthReport } from '../core/events.ts';
+
 
 export interface HealthMonitorOptions {
   /** Refresh period of the reports, ms (default 5000). */
   readonly intervalMs?: number;
   /** A venue with no update received for longer than this (ms) is unhealthy (default 30000). */
   readonly staleAfterMs?: number;
-  /** Local clock, ms since epoch (default `Date.now`). */
+  /** Clock, ms since epoch (default `Date.now`); the pipeline passes its data clock (`clock.ts`). */
   readonly now?: () => number;
   /** Bus to derive status, resyncs and (with `updatesFromBus`) updates from. */
   readonly bus?: Bus;
@@ -147,16 +136,13 @@ export class HealthMonitor {
         s.books.set(r.instrument.key, false);
         if (r.reason === 'gap') s.gaps++;
       }),
-      bus.on('book', (u) => {
-        const s = this.state(u.instrument.venue);
-        s.books.set(u.instrument.key, u.book.valid);
-        if (updatesFromBus) this.record(s, u.book.ts, u.book.recvTs);
-      }),
+      bus.on('book_snapshot', (u) => this.onBook(u, updatesFromBus)),
+      bus.on('book_delta', (u) => this.onBook(u, updatesFromBus)),
     ];
     if (updatesFromBus) {
       offs.push(
-        bus.on('trade', (t) => this.record(this.state(t.instrument.venue), t.event.ts, t.event.recvTs)),
-        bus.on('ticker', (t) => this.record(this.state(t.instrument.venue), t.event.ts, t.event.recvTs)),
+        bus.on('trade', (t) => this.record(this.state(t.instrument.venue), t.ts, t.recvTs)),
+        bus.on('ticker', (t) => this.record(this.state(t.instrument.venue), t.ts, t.recvTs)),
       );
     }
     const detach = (): void => {
@@ -164,6 +150,13 @@ export class HealthMonitor {
     };
     this.unsubs.push(detach);
     return detach;
+  }
+
+  /** A published book event: the book is valid (only valid books publish) and, optionally, one update. */
+  private onBook(u: BookSnapshotMsg | BookDeltaMsg, record: boolean): void {
+    const s = this.state(u.instrument.venue);
+    s.books.set(u.instrument.key, true);
+    if (record) this.record(s, u.ts, u.recvTs);
   }
 
   private record(s: VenueState, venueTs: number, recvTs: number): void {

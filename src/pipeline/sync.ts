@@ -11,6 +11,10 @@
  * - `none`: no continuity; `lastSeq` only orders deltas against the book (a delta with `lastSeq <= seq`, e.g.
  *   older than a REST snapshot, is stale and skipped).
  *
+ * Every rebuild of a book (a snapshot loaded after a reset) starts a new `epoch`; the bus events carry it, plus the
+ * whole book on `book_snapshot` and the changed levels (with depth-truncation deletions) on `book_delta`, so any
+ * consumer can rebuild the book from the events alone.
+ *
  * A gap, checksum failure or crossed book invalidates only that instrument's book: a `book_reset` is
  * published, the book is not published again until it is rebuilt, and the runner is asked to resync
  * just that instrument (resubscribe for stream snapshots, REST fetch for rest snapshots).
@@ -18,9 +22,10 @@
  */
 import type { BookDeltaEvent, BookSnapshotEvent, Level } from '../core/events.ts';
 import type { Instrument } from '../core/instruments.ts';
+import type { BookView } from '../core/book-view.ts';
 import type { BookSnapshot, BookSyncRule } from '../venues/connector.ts';
-import { L2Book, type BookView } from './book.ts';
-import type { Bus } from './bus.ts';
+import type { Bus } from '../bus/bus.ts';
+import { L2Book } from './book.ts';
 
 /** Why a book is rebuilt. */
 export type ResyncReason = 'initial' | 'gap' | 'checksum' | 'crossed' | 'venue' | 'snapshot_stale' | 'disconnected' | 'buffer_overflow';
@@ -102,6 +107,23 @@ export class BookSync {
     return e.book;
   }
 
+  /**
+   * Stops tracking a book (the subscription was removed). A book that was valid gets one last `book_reset` (reason
+   * `unsubscribed`) so consumers drop it; afterwards nothing is published for it: its events are counted as
+   * `unknownInstrument` and dropped, snapshots and invalidations for it are ignored. Returns false when not tracked.
+   */
+  untrack(key: string): boolean {
+    const e = this.entries.get(key);
+    if (!e) return false;
+    this.entries.delete(key);
+    const wasValid = e.book.valid;
+    e.book.reset();
+    e.buffer = [];
+    e.pending = false;
+    if (wasValid) this.publishReset(e, 'unsubscribed');
+    return true;
+  }
+
   /** The book for an instrument key, if tracked. */
   book(key: string): L2Book | undefined {
     return this.entries.get(key)?.book;
@@ -136,6 +158,7 @@ export class BookSync {
     b.ts = ts;
     b.recvTs = recvTs;
     b.stats.snapshots++;
+    b.epoch++;
     e.buffer = [];
     e.pending = false;
     this.truncate(e);
@@ -152,7 +175,7 @@ export class BookSync {
     b.ts = d.ts;
     b.recvTs = d.recvTs;
     b.stats.deltas++;
-    this.truncate(e);
+    this.truncate(e, this.cut);
     if (d.checksum !== undefined && this.opts.checksum) {
       if (!this.opts.checksum(b, d.checksum)) {
         b.stats.checksumFailures++;
@@ -173,7 +196,21 @@ export class BookSync {
     }
     e.state = 'live';
     b.valid = true;
-    this.bus.publish('book', { kind: 'snapshot', instrument: e.instrument, book: b, bids: ev.bids, asks: ev.asks });
+    this.publishSnapshot(e);
+  }
+
+  /** Publishes the whole book as a `book_snapshot` (only when someone listens). */
+  private publishSnapshot(e: Entry): void {
+    if (!this.bus.has('book_snapshot')) return;
+    const b = e.book;
+    this.bus.publish('book_snapshot', {
+      kind: 'book_snapshot', instrument: e.instrument, epoch: b.epoch, seq: b.seq ?? null, ts: b.ts, recvTs: b.recvTs, bids: b.bids.top(), asks: b.asks.top(),
+    });
+  }
+
+  /** Publishes a `book_reset` for the epoch that ended. */
+  private publishReset(e: Entry, reason: string): void {
+    this.bus.publish('book_reset', { kind: 'book_reset', instrument: e.instrument, epoch: e.book.epoch, reason, ts: this.now() });
   }
 
   private onDelta(e: Entry, ev: BookDeltaEvent): void {
@@ -229,22 +266,37 @@ export class BookSync {
 
   private apply(e: Entry, ev: BookDeltaEvent): void {
     const b = e.book;
+    const cut = this.cut;
+    cut.bids.length = 0;
+    cut.asks.length = 0;
     if (!this.applyDelta(e, ev)) return;
     if (b.isCrossed()) {
       this.fail(e, 'crossed');
       return;
     }
-    if (e.state === 'live' && this.bus.has('book')) {
-      this.bus.publish('book', { kind: 'delta', instrument: e.instrument, book: b, bids: ev.bids, asks: ev.asks });
+    if (e.state === 'live' && this.bus.has('book_delta')) {
+      this.bus.publish('book_delta', {
+        kind: 'book_delta',
+        instrument: e.instrument,
+        epoch: b.epoch,
+        seq: b.seq ?? null,
+        ts: b.ts,
+        recvTs: b.recvTs,
+        bids: cut.bids.length === 0 ? ev.bids : [...ev.bids, ...cut.bids],
+        asks: cut.asks.length === 0 ? ev.asks : [...ev.asks, ...cut.asks],
+      });
     }
   }
 
-  private truncate(e: Entry): void {
+  /** Levels cut by depth truncation while applying the current delta (reused; copied into the event when non-empty). */
+  private readonly cut: { bids: Level[]; asks: Level[] } = { bids: [], asks: [] };
+
+  private truncate(e: Entry, cut?: { bids: Level[]; asks: Level[] }): void {
     if (!this.rule.truncateToDepth) return;
     const d = this.opts.depthFor?.(e.instrument.key);
     if (d !== undefined) {
-      e.book.bids.truncate(d);
-      e.book.asks.truncate(d);
+      e.book.bids.truncate(d, cut?.bids);
+      e.book.asks.truncate(d, cut?.asks);
     }
   }
 
@@ -255,7 +307,7 @@ export class BookSync {
     e.state = 'await_snapshot';
     e.buffer = carry && this.rule.snapshot === 'rest' ? [carry] : [];
     e.book.stats.resyncs++;
-    if (wasValid) this.bus.publish('book_reset', { instrument: e.instrument, reason, ts: this.now() });
+    if (wasValid) this.publishReset(e, reason);
     e.pending = true;
     this.opts.requestResync(e.instrument, reason);
   }
@@ -304,7 +356,7 @@ export class BookSync {
       this.fail(e, 'crossed');
       return false;
     }
-    this.bus.publish('book', { kind: 'snapshot', instrument: e.instrument, book: b, bids: snap.bids, asks: snap.asks });
+    this.publishSnapshot(e);
     return true;
   }
 
@@ -344,7 +396,7 @@ export class BookSync {
       e.state = 'await_snapshot';
       e.buffer = [];
       e.pending = false;
-      if (wasValid) this.bus.publish('book_reset', { instrument: e.instrument, reason, ts: this.now() });
+      if (wasValid) this.publishReset(e, reason);
       if (request) {
         e.book.stats.resyncs++;
         e.pending = true;

@@ -23,6 +23,13 @@
  */
 import { z } from 'zod';
 
+/**
+ * Version of this protocol, sent in `connection_established.protocol_version`. 2: snake_case everywhere (REST and WS
+ * name every field the same way), `epoch` on book messages, summary `spread` as a number beside `spread_bps`,
+ * arbitrage `profit_percentage` beside `profit_bps`, `subscription_pending`.
+ */
+export const PROTOCOL_VERSION = 2;
+
 // ───────────────────────────── feed ids ─────────────────────────────
 
 /** Data channels of a feed. */
@@ -62,21 +69,6 @@ export function parseFeedId(feedId: string): FeedIdParts | null {
   return { venue: feedId.slice(0, first), symbol: feedId.slice(first + 1, last), channel };
 }
 
-/** The source name of Pyth oracle feeds (`venue` in their {@link FeedInfo}, `source` in `price_update`). */
-export const PYTH_SOURCE = 'pyth';
-
-/**
- * A Pyth price feed id in canonical form (`0x` + 64 lowercase hex digits), from a client's spelling: 64 hex digits
- * with or without `0x` / `0X`, any case (Hermes accepts the same: https://docs.pyth.network/price-feeds/price-feeds).
- * Returns `null` for anything else.
- */
-export function parsePythFeedId(id: string): string | null {
-  if (typeof id !== 'string') return null;
-  const hex = id.length === 66 && (id[1] === 'x' || id[1] === 'X') && id[0] === '0' ? id.slice(2) : id;
-  if (hex.length !== 64 || !/^[0-9a-fA-F]{64}$/.test(hex)) return null;
-  return `0x${hex.toLowerCase()}`;
-}
-
 /** Longest feed id accepted from a client. */
 export const MAX_FEED_ID_LENGTH = 256;
 
@@ -99,6 +91,8 @@ export const FeedInfoSchema = z.object({
   channel: z.enum(['book', 'trades', 'ticker', 'summary', 'arbitrage', 'health', 'price']),
   /** True for aggregated feeds (not one venue's stream): `consolidated:{symbol}:book|summary`, `arbitrage`, `health`. */
   derived: z.boolean().optional(),
+  /** Oracle feeds: the source's own symbol (e.g. `Crypto.BTC/USD`); `symbol` is then the canonical `BTC/USD`. */
+  source_symbol: z.string().optional(),
   // Pyth feeds (channel `price`) also carry `{id, symbol, price, conf, expo, status}`: `symbol` is Pyth's
   // (`Crypto.BTC/USD`), `price` / `conf` the latest values scaled by 10^expo (quote currency; null before the first
   // update), `status` `trading` | `stale` | `unknown` (no update yet), and the unscaled integer strings.
@@ -185,7 +179,15 @@ export const ConnectionEstablishedSchema = z.object({
   type: z.literal('connection_established'),
   client_id: z.string(),
   message: z.string(),
+  /** {@link PROTOCOL_VERSION}. */
+  protocol_version: z.number().int(),
 });
+
+/**
+ * Answer to `subscribe` when the feed's venue is not up yet (still loading its instruments, or disconnected): the
+ * subscription is kept and data flows once the venue is up (a `subscription_confirmed` follows then).
+ */
+export const SubscriptionPendingSchema = z.object({ type: z.literal('subscription_pending'), feed_id: z.string(), reason: z.string() });
 
 /** Answer to `subscribe` (also when already subscribed). For book feeds a `book_snapshot` follows when the book is valid. */
 export const SubscriptionConfirmedSchema = z.object({ type: z.literal('subscription_confirmed'), feed_id: z.string() });
@@ -223,6 +225,8 @@ export const BookSnapshotSchema = z.object({
   venue: z.string(),
   symbol: z.string(),
   venue_symbol: z.string(),
+  /** Rebuild counter of the book: a new epoch means a rebuilt book (drop what you hold). */
+  epoch: z.number().int(),
   seq: z.number().nullable(),
   ts: z.number(),
   recv_ts: z.number(),
@@ -239,6 +243,8 @@ export const BookUpdateSchema = z.object({
   feed_id: z.string(),
   venue: z.string(),
   symbol: z.string(),
+  /** Epoch of the book this update belongs to (equal to the last snapshot's). */
+  epoch: z.number().int(),
   seq: z.number().nullable(),
   ts: z.number(),
   recv_ts: z.number(),
@@ -255,6 +261,8 @@ export const BookResetSchema = z.object({
   feed_id: z.string(),
   venue: z.string(),
   symbol: z.string(),
+  /** The epoch that ended. */
+  epoch: z.number().int(),
   reason: z.string(),
   ts: z.number(),
 });
@@ -284,6 +292,8 @@ export const TickerMessageSchema = z.object({
   ask_price: z.string().nullable(),
   ask_size: z.string().nullable(),
   last: z.string().nullable(),
+  /** 24 h volume in base units, when the venue sends it. */
+  volume_24h: z.string().nullable(),
   ts: z.number(),
   recv_ts: z.number(),
 });
@@ -313,7 +323,8 @@ export const PriceUpdateMessageSchema = z.object({
     exponent: z.number().int(),
     status: OracleStatusSchema,
     timestamp: z.string(),
-    source: z.literal('pyth'),
+    /** The oracle source id. */
+    source: z.string(),
     price_raw: z.string(),
     conf_raw: z.string(),
     publish_time: z.number().int(),
@@ -333,11 +344,13 @@ export type PriceUpdateMessage = z.infer<typeof PriceUpdateMessageSchema>;
  */
 export const OracleRefSchema = z.object({
   source: z.string(),
-  feedId: z.string(),
+  feed_id: z.string(),
   price: z.number(),
   confidence: z.number(),
-  publishTime: z.number(),
-  deviationBps: z.number().nullable(),
+  publish_time: z.number(),
+  deviation_bps: z.number().nullable(),
+  /** True when the oracle price is stale: the deviation is then indicative only. */
+  stale: z.boolean(),
 });
 
 // ───────────────────────────── aggregated feeds ─────────────────────────────
@@ -351,14 +364,14 @@ export const HEALTH_FEED = 'health';
 
 /** One consolidated level: venue strings plus the venue it comes from (and that venue's own symbol when quotes were merged). */
 export const AttributedLevelSchema = z.object({ price: z.string(), size: z.string(), venue: z.string(), symbol: z.string().optional() });
-const Spread = z.object({ abs: z.number(), bps: z.number() }).nullable();
 const Nbbo = z.object({ bid: AttributedLevelSchema.optional(), ask: AttributedLevelSchema.optional() });
-const Excluded = z.object({ venue: z.string(), reason: z.string(), symbol: z.string().optional() });
+/** A venue left out of a consolidated book and why (`lagging`: its venue time is over `max_quote_age_ms` behind the freshest included book's). */
+const Excluded = z.object({ venue: z.string(), reason: z.enum(['invalid', 'disconnected', 'stale', 'lagging']), symbol: z.string().optional() });
 
 /**
  * Consolidated book across venues (`consolidated:{symbol}:book`): merged levels best first, each with its venue;
  * NBBO, spread (absolute in quote currency, and bps of mid), mid, the venues included and those excluded (invalid,
- * disconnected or stale). `quoteEquivalence` lists merged quote currencies when an equivalence group was used.
+ * disconnected, stale or lagging). `quote_equivalence` lists merged quote currencies when an equivalence group was used.
  * `timestamp` is local time (ms). Sent whole each time (at most every `summary_interval_ms`).
  */
 export const ConsolidatedBookSchema = z.object({
@@ -368,20 +381,25 @@ export const ConsolidatedBookSchema = z.object({
   bids: z.array(AttributedLevelSchema),
   asks: z.array(AttributedLevelSchema),
   nbbo: Nbbo,
-  spread: Spread,
+  /** Best ask − best bid (quote currency), null unless both sides exist; negative when crossed. */
+  spread: z.number().nullable(),
+  /** `spread` / mid × 10 000. */
+  spread_bps: z.number().nullable(),
   mid: z.number().nullable(),
   crossed: z.boolean(),
   venues: z.array(z.string()),
   excluded: z.array(Excluded),
-  quoteEquivalence: z.array(z.string()).optional(),
+  quote_equivalence: z.array(z.string()).optional(),
   /** The oracle price of this instrument and the mid's deviation from it, when an oracle prices it. */
   oracle: OracleRefSchema.optional(),
+  /** Venue-time skew (ms) between the freshest and the oldest included book. */
+  venue_skew_ms: z.number().optional(),
   timestamp: z.number(),
 });
 /** Summary (`consolidated:{symbol}:summary`): `{symbol, spread, bids, asks, venues, timestamp}` plus NBBO and mid, `max_price_levels` deep. */
 export const SummaryMessageSchema = ConsolidatedBookSchema.extend({ type: z.literal('summary') });
 /**
- * Arbitrage opportunity (`arbitrage`): buy at `buyVenue`'s ask, sell at `sellVenue`'s bid. `profitBps` is net of
+ * Arbitrage opportunity (`arbitrage`): buy at `buy_venue`'s ask, sell at `sell_venue`'s bid. `profit_bps` is net of
  * both taker fees; `volume` is executable at those two prices (base units). `id` is stable while it persists;
  * `revision` grows when its profit changes materially.
  */
@@ -391,14 +409,25 @@ export const ArbitrageMessageSchema = z.object({
   id: z.string(),
   revision: z.number(),
   symbol: z.string(),
-  buyVenue: z.string(),
-  sellVenue: z.string(),
-  buyPrice: z.string(),
-  sellPrice: z.string(),
-  grossBps: z.number(),
-  profitBps: z.number(),
+  buy_venue: z.string(),
+  sell_venue: z.string(),
+  buy_symbol: z.string(),
+  sell_symbol: z.string(),
+  buy_price: z.string(),
+  sell_price: z.string(),
+  gross_bps: z.number(),
+  buy_fee_bps: z.number(),
+  sell_fee_bps: z.number(),
+  /** Net of both taker fees. */
+  profit_bps: z.number(),
+  /** `profit_bps` / 100: net profit in percent. */
+  profit_percentage: z.number(),
   volume: z.number(),
+  depth_volume: z.number(),
+  /** Venue-time difference between the legs' books (ms). */
+  leg_skew_ms: z.number().optional(),
   timestamp: z.number(),
+  first_seen_at: z.number(),
 });
 /** Venue health (`health`), sent every `health_check_interval_ms`. Times in ms; `latencyMs` = receive time − venue time. */
 export const HealthMessageSchema = z.object({
@@ -408,13 +437,15 @@ export const HealthMessageSchema = z.object({
     z.object({
       venue: z.string(),
       healthy: z.boolean(),
-      lastUpdate: z.number().nullable(),
-      errorMessage: z.string().nullable(),
-      updatesPerSecond: z.number(),
-      latencyMs: z.number().nullable(),
-      errorCount: z.number(),
+      last_update: z.number().nullable(),
+      error_message: z.string().nullable(),
+      updates_per_second: z.number(),
+      latency_ms: z.number().nullable(),
+      error_count: z.number(),
       reconnects: z.number(),
       gaps: z.number(),
+      connected: z.boolean(),
+      books: z.object({ total: z.number(), valid: z.number() }),
     }),
   ),
   timestamp: z.number(),
@@ -433,6 +464,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   HealthMessageSchema,
   ConnectionEstablishedSchema,
   SubscriptionConfirmedSchema,
+  SubscriptionPendingSchema,
   UnsubscriptionConfirmedSchema,
   AvailableFeedsSchema,
   ErrorMessageSchema,

@@ -5,7 +5,7 @@
  * see the same interleaving the live session saw. Used by conformance tests and the decode/book bench.
  */
 import { TributaryError } from '../core/errors.ts';
-import { Bus } from '../pipeline/bus.ts';
+import { Bus } from '../bus/bus.ts';
 import { VenueRunner, type IngestLogger, type SubscriptionRequest } from '../pipeline/ingest.ts';
 import type { ConnectionPlan, Connector, Http } from '../venues/connector.ts';
 import { HttpMatcher } from './http-match.ts';

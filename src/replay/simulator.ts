@@ -7,6 +7,11 @@
  * - WebSocket: `/{venue}{recordedPath}` (or the bare recorded path when only one venue has it) streams the
  *   `recv` frames of every recorded connection whose `connect.addr` has that pathname, merged in recorded
  *   time order, filtered to the topics the client is subscribed to (see {@link ReplayHooks}).
+ * - Subscriptions change at any time on an open socket (the venue hooks turn client frames into topics and acks):
+ *   an unsubscribed topic stops at once; a topic subscribed after streaming started (or after the client's last loop
+ *   ended) is first caught up, in one burst, with its recorded frames the client's walk already passed in this pass
+ *   (for a book: its recorded snapshot and every update since, i.e. the state a venue sends on a subscribe), then
+ *   streams with the rest. {@link Simulator.activeTopics} tells which topics each client holds now.
  * - HTTP: `GET /{venue}{path}?{query}` (or the bare path when unambiguous) answers from `http` records.
  * - Server-Sent Events: `GET /{venue}{path}` (or the bare path) on a path recorded in `sse` records streams those
  *   events (`text/event-stream`, merged in recorded time order, paced and looped like WebSocket frames), each with
@@ -23,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { TributaryError, errorMessage } from '../core/errors.ts';
 import type { ReplayHooks } from '../venues/connector.ts';
+import type { SseReplayHooks } from '../core/transport-types.ts';
 import type { HeaderRecord, Recording } from './recording.ts';
 import { HttpMatcher, normPath } from './http-match.ts';
 
@@ -74,14 +80,8 @@ export interface SimulatorOptions {
   readonly sseKeepAliveMs?: number;
 }
 
-/** How a venue's recorded SSE events are served to one request. */
-export interface SseReplayHooks {
-  /**
-   * A filter for one request (`url` with its query): maps a recorded event's data to what this client gets, or
-   * undefined to skip the event. Returning undefined from `filterFor` sends every event unchanged.
-   */
-  filterFor(url: URL): ((data: string) => string | undefined) | undefined;
-}
+/** How a source's recorded SSE events are served to one request (declared in `core/transport-types.ts`). */
+export type { SseReplayHooks } from '../core/transport-types.ts';
 
 /** Counters of a running simulator. */
 export interface SimulatorStats {
@@ -117,6 +117,13 @@ export interface Simulator {
   restBase(venue: string): string;
   /** Current counters. */
   stats(): SimulatorStats;
+  /**
+   * The topics (venue-specific, see {@link ReplayHooks}) each WebSocket client of `venue` connected now is subscribed
+   * to right now: URL topics and subscribe frames, minus unsubscribes; one entry per client in connection order, topics
+   * sorted. A closed connection is not listed. Lets a test see an upstream subscription released.
+   * @throws TributaryError `CONFIG_INVALID` for an unknown venue.
+   */
+  activeTopics(venue: string): { readonly path: string; readonly topics: readonly string[] }[];
   /**
    * Resolves once, when at least one client has started streaming and no connected client is still
    * streaming (or waiting out its settle delay): every connected streaming client has finished its last
@@ -305,8 +312,15 @@ class SimClient {
     private readonly hooks: ReplayHooks,
     private readonly frames: readonly Frame[],
     private readonly host: ClientHost,
+    readonly venue = '',
+    readonly path = '',
   ) {
     this.t0 = frames.length > 0 ? frames[0].ts : 0;
+  }
+
+  /** The topics subscribed now, sorted. */
+  topicsNow(): string[] {
+    return [...this.topics].sort();
   }
 
   /** Applies the connection URL's topics. */
@@ -347,7 +361,12 @@ class SimClient {
 
   private subscribe(topics: readonly string[]): void {
     if (topics.length === 0) return;
-    for (const t of topics) this.topics.add(t);
+    const fresh = new Set<string>();
+    for (const t of topics) {
+      if (!this.topics.has(t)) fresh.add(t);
+      this.topics.add(t);
+    }
+    if ((this.state === 'streaming' || this.state === 'finished') && fresh.size > 0) this.catchUp(fresh);
     if (this.state === 'idle') {
       this.state = 'settling';
       this.timer = setTimeout(() => {
@@ -358,6 +377,30 @@ class SimClient {
       this.state = 'streaming';
       this.newPass(performance.now());
       this.schedule();
+    }
+  }
+
+  /**
+   * A topic subscribed mid-stream first gets, in one burst, its frames the walk already passed in this pass (for a
+   * book: the recorded snapshot and every update since), so the client holds what a venue would send on a subscribe.
+   */
+  private catchUp(fresh: ReadonlySet<string>): void {
+    const end = Math.min(this.idx, this.frames.length);
+    if (end === 0) return;
+    const sock = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    sock?.cork();
+    try {
+      const rewrite = this.hooks.rewriteFrame;
+      for (let i = 0; i < end; i++) {
+        const f = this.frames[i];
+        if (!fresh.has(f.topic)) continue;
+        this.send(rewrite ? Buffer.from(rewrite.call(this.hooks, f.buf.toString('utf8'), this.nth++), 'utf8') : f.buf);
+        this.sentThisPass++;
+        this.host.counters.framesSent++;
+        this.host.counters.bytesSent += f.buf.length;
+      }
+    } finally {
+      sock?.uncork();
     }
   }
 
@@ -727,6 +770,13 @@ class SimulatorImpl implements Simulator, ClientHost {
     };
   }
 
+  activeTopics(venue: string): { readonly path: string; readonly topics: readonly string[] }[] {
+    if (!this.venueMap.has(venue)) throw new TributaryError('CONFIG_INVALID', `simulator: unknown venue ${venue}`, { venue });
+    const out: { path: string; topics: string[] }[] = [];
+    for (const c of this.clients) if (c.venue === venue && c.state !== 'closed') out.push({ path: c.path, topics: c.topicsNow() });
+    return out;
+  }
+
   on(event: 'end', listener: () => void): this {
     this.emitter.on(event, listener);
     return this;
@@ -887,7 +937,7 @@ class SimulatorImpl implements Simulator, ClientHost {
       return;
     }
     const hooks = venue.hooks!;
-    const client = new SimClient(ws, hooks, frames, this);
+    const client = new SimClient(ws, hooks, frames, this, venue.id, path);
     this.clients.add(client);
     ws.on('error', () => this.counters.ignoredClientFrames++);
     ws.on('message', (data, isBinary) => client.onMessage(data, isBinary));

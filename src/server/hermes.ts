@@ -29,8 +29,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../obs/metrics.ts';
-import type { Bus, OracleBatch, OracleBinary, OraclePrice } from '../pipeline/bus.ts';
-import { parsePythFeedId } from '../protocol/messages.ts';
+import type { EventSubscriber, PluginServerContext, PluginWsHandler, PluginWsSession } from '../core/plugin.ts';
+import type { OraclePriceMsg as OracleBatch, OracleBinary, OraclePrice } from '../core/events.ts';
+import { parsePythFeedId } from '../oracle/pyth/ids.ts';
 import { HERMES_ASSET_TYPES, PYTHNET_CHAIN_ID, type HermesParsedPriceUpdate, type HermesPriceFeedMetadata, type HermesRpcPrice } from '../oracle/pyth/wire.ts';
 
 /** What the Hermes-compatible API needs from the gateway. */
@@ -147,7 +148,7 @@ export function parseHermesWsMessage(text: string): { ok: true; message: HermesW
 /** Options of {@link registerHermesRoutes}. */
 export interface HermesRoutesOptions {
   readonly hermes: HermesApi;
-  readonly bus: Bus;
+  readonly bus: EventSubscriber;
   readonly metrics: Metrics;
   readonly log?: Logger;
   /** Keep-alive comment interval on SSE streams (ms). Default 15000. */
@@ -303,7 +304,7 @@ export function registerHermesRoutes(app: FastifyInstance, opts: HermesRoutesOpt
     const off = bus.on('oracle_price', (b: OracleBatch) => {
       let kept: OraclePrice[] | undefined;
       for (const u of b.updates) {
-        if (!wanted.has(u.id)) continue;
+        if (!wanted.has(u.id) || u.status === 'stale') continue;
         if (q.benchmarksOnly && (u.prevPublishTime === null || u.prevPublishTime === u.publishTime)) continue;
         (kept ??= []).push(u);
       }
@@ -335,4 +336,103 @@ export function registerHermesRoutes(app: FastifyInstance, opts: HermesRoutesOpt
     res.on('error', cleanup);
     return reply;
   });
+}
+
+/**
+ * Hermes' WebSocket protocol on the gateway's WS server (a message is Hermes' when it is a JSON object with an `ids`
+ * field): `subscribe` / `unsubscribe` answered with `response`, then `price_update` per new price of a subscribed
+ * feed (`verbose` adds `metadata`), conflated per client like other data. Clients of `/ws` get Hermes messages only.
+ */
+export function hermesWsHandler(hermes: HermesApi, ctx: PluginServerContext, metrics: Metrics): PluginWsHandler {
+  /** Hermes subscribers per canonical feed id → whether they want `metadata` (verbose). */
+  const subs = new Map<string, Map<PluginWsSession, boolean>>();
+  const perClient = new Map<PluginWsSession, Set<string>>();
+  const gauge = metrics.hermesClients.labels({ kind: 'ws' });
+
+  const leave = (c: PluginWsSession, id: string): void => {
+    const mine = perClient.get(c);
+    if (mine === undefined || !mine.delete(id)) return;
+    if (mine.size === 0) {
+      perClient.delete(c);
+      gauge.set(perClient.size);
+    }
+    const set = subs.get(id);
+    if (set === undefined) return;
+    set.delete(c);
+    if (set.size === 0) {
+      subs.delete(id);
+      try {
+        hermes.release(id);
+      } catch (e) {
+        ctx.log.warn({ feed: id, err: String(e) }, 'release failed');
+      }
+    }
+  };
+
+  const off = ctx.bus.on('oracle_price', (b) => {
+    if (subs.size === 0) return;
+    for (const u of b.updates) {
+      if (u.status === 'stale') continue;
+      const set = subs.get(u.id);
+      if (set === undefined) continue;
+      let plain: string | undefined;
+      let verbose: string | undefined;
+      for (const [c, v] of set) c.sendData(v ? (verbose ??= hermesWsPriceUpdate(u, true)) : (plain ??= hermesWsPriceUpdate(u, false)));
+    }
+  });
+
+  return {
+    path: '/ws',
+    onMessage(c, text) {
+      const parsed = parseHermesWsMessage(text);
+      if (parsed === undefined) return false;
+      if (!parsed.ok) {
+        ctx.badRequest();
+        c.sendControl(hermesWsResponse(parsed.error));
+        return true;
+      }
+      const m = parsed.message;
+      if (m.type === 'unsubscribe') {
+        for (const id of m.ids) leave(c, id);
+        c.sendControl(hermesWsResponse());
+        return true;
+      }
+      const unknown = [...m.invalid, ...m.ids.filter((id) => !hermes.known(id)).map((id) => id.slice(2))];
+      if (unknown.length > 0 && !m.ignoreInvalid) {
+        ctx.badRequest();
+        c.sendControl(hermesWsResponse(`Price feed(s) with id(s) [${unknown.join(', ')}] not found`));
+        return true;
+      }
+      for (const id of m.ids) {
+        if (!hermes.known(id)) continue;
+        let set = subs.get(id);
+        if (set === undefined) {
+          try {
+            hermes.acquire(id);
+          } catch (e) {
+            c.sendControl(hermesWsResponse(`cannot subscribe to ${id.slice(2)}: ${e instanceof Error ? e.message : String(e)}`));
+            return true;
+          }
+          set = new Map();
+          subs.set(id, set);
+        }
+        set.set(c, m.verbose);
+        let mine = perClient.get(c);
+        if (mine === undefined) {
+          mine = new Set();
+          perClient.set(c, mine);
+          gauge.set(perClient.size);
+        }
+        mine.add(id);
+      }
+      c.sendControl(hermesWsResponse());
+      return true;
+    },
+    onClose(c) {
+      for (const id of [...(perClient.get(c) ?? [])]) leave(c, id);
+    },
+    close() {
+      off();
+    },
+  };
 }

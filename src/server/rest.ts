@@ -10,8 +10,9 @@
  *   (`BTC/USDT:USDT`) or URL-encoded (`BTC%2FUSDT%3AUSDT`). `depth` levels per side, default 50, 1..5000.
  *   400 on an invalid depth, 404 on an unknown venue or symbol.
  * - `GET /metrics` → Prometheus text exposition of the metrics registry.
- * - With Pyth enabled, the Hermes-compatible routes `GET /v2/price_feeds`, `GET /v2/updates/price/latest` and the
- *   SSE stream `GET /v2/updates/price/stream` (see `server/hermes.ts`; Hermes' own shapes and plain-text errors).
+ * - Routes of source plug-ins (e.g. an oracle's own compatible API), registered by the plug-ins.
+ *
+ * Every body is snake_case, built by `server/encode.ts` (the same field names as the WebSocket messages).
  *
  * Errors are JSON `{error, code}` with a code from the error catalog (`CLIENT_BAD_REQUEST`,
  * `INSTRUMENT_UNKNOWN`) or `INTERNAL_ERROR` for unexpected failures (logged).
@@ -20,10 +21,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from '../obs/metrics.ts';
-import type { Bus } from '../pipeline/bus.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { SourcePlugin } from '../core/plugin.ts';
 import type { PriceSize } from '../protocol/messages.ts';
-import type { GatewayApi, VenueHealth } from './gateway-api.ts';
-import { registerHermesRoutes } from './hermes.ts';
+import type { GatewayApi, VenueHealth } from '../pipeline/read-api.ts';
+import { arbitrageBody, bookSnapshotFromView, consolidatedBody, healthBody, snakeKeys } from './encode.ts';
 
 /** Options of {@link buildRestApp}. */
 export interface RestAppOptions {
@@ -31,10 +33,10 @@ export interface RestAppOptions {
   metrics: Metrics;
   /** When given, fastify logs (errors only; no per-request lines) through a child of it. */
   log?: Logger;
-  /** The bus: needed for the Hermes-compatible SSE stream (routes are added when it and `api.hermes()` exist). */
+  /** The bus: needed by source plug-ins' streaming routes. */
   bus?: Bus;
-  /** Keep-alive comment interval of Hermes SSE streams (ms). Default 15000. */
-  hermesKeepAliveMs?: number;
+  /** Source plug-ins whose own REST API is served here too. */
+  plugins?: readonly SourcePlugin[];
 }
 
 /** Options of {@link startRestServer}. */
@@ -64,18 +66,22 @@ export interface BookResponse {
   venue: string;
   /** Canonical symbol. */
   symbol: string;
-  venueSymbol: string;
+  venue_symbol: string;
   /** False while the book is being (re)built; the levels are then not to be trusted. */
   valid: boolean;
+  /** Rebuild counter of the book (as `epoch` in WebSocket book messages). */
+  epoch: number;
   /** Venue book sequence, or null when the venue has none. */
   seq: number | null;
   /** Venue time (ms) of the last applied message. */
   ts: number;
   /** Receive time (ms) of the last applied message. */
-  recvTs: number;
+  recv_ts: number;
   bids: PriceSize[];
   asks: PriceSize[];
 }
+
+const silentLog = { info() {}, warn() {}, error() {}, debug() {} };
 
 /** Default and maximum `depth` of `GET /v1/books`. */
 export const DEFAULT_BOOK_DEPTH = 50;
@@ -128,7 +134,8 @@ export function buildRestApp(opts: RestAppOptions): FastifyInstance {
     const ok = api.healthy ? api.healthy() : connected > 0;
     const body: HealthResponse = { status: ok ? status : status === 'ok' ? 'degraded' : status, venues };
     const oracles = api.oracles?.();
-    return reply.code(ok ? 200 : 503).send({ ...body, ...(api.venueReports ? { health: api.venueReports() } : {}), ...(oracles ? { oracles } : {}) });
+    const health = api.venueReports ? api.venueReports().map(healthBody) : undefined;
+    return reply.code(ok ? 200 : 503).send(snakeKeys({ ...body, ...(health ? { health } : {}), ...(oracles && oracles.length > 0 ? { oracles } : {}) }));
   });
 
   app.get('/ready', async (_req, reply) => {
@@ -140,21 +147,21 @@ export function buildRestApp(opts: RestAppOptions): FastifyInstance {
     const symbol = decodeSymbol(req.params['*'] ?? '');
     const s = api.summary?.(symbol);
     if (s === undefined) return reply.code(404).send({ error: `no consolidated summary for "${symbol}"`, code: 'INSTRUMENT_UNKNOWN' });
-    return s;
+    return consolidatedBody(s);
   });
 
-  app.get('/v1/summaries', async () => ({ summaries: api.summaries?.() ?? [] }));
+  app.get('/v1/summaries', async () => ({ summaries: (api.summaries?.() ?? []).map(consolidatedBody) }));
 
   app.get<{ Querystring: { limit?: unknown } }>('/v1/arbitrage', async (req, reply) => {
     const raw = req.query.limit;
     const limit = raw === undefined ? 100 : typeof raw === 'string' && /^[0-9]{1,4}$/.test(raw) ? Number(raw) : NaN;
     if (!(limit >= 1 && limit <= 1000)) return reply.code(400).send({ error: 'limit must be an integer from 1 to 1000', code: 'CLIENT_BAD_REQUEST' });
-    return { opportunities: api.arbitrageRecent?.(limit) ?? [] };
+    return { opportunities: (api.arbitrageRecent?.(limit) ?? []).map(arbitrageBody) };
   });
 
-  app.get('/v1/venues', async () => ({ venues: api.venueReports?.() ?? api.health() }));
+  app.get('/v1/venues', async () => ({ venues: api.venueReports ? api.venueReports().map(healthBody) : snakeKeys(api.health()) }));
 
-  app.get('/status', async () => api.status());
+  app.get('/status', async () => snakeKeys(api.status()));
 
   app.get<{ Querystring: { query?: unknown } }>('/feeds', async (req, reply) => {
     const q = req.query.query;
@@ -163,8 +170,11 @@ export function buildRestApp(opts: RestAppOptions): FastifyInstance {
     return { feeds: api.listFeeds(q) };
   });
 
-  const hermes = api.hermes?.();
-  if (hermes && opts.bus) registerHermesRoutes(app, { hermes, bus: opts.bus, metrics, log: opts.log, keepAliveMs: opts.hermesKeepAliveMs });
+  const bus = opts.bus;
+  if (bus) {
+    const ctx = { bus, badRequest: () => metrics.clientError('CLIENT_BAD_REQUEST').inc(), log: opts.log ?? silentLog };
+    for (const p of opts.plugins ?? []) p.registerRoutes?.(app, ctx);
+  }
 
   app.get<{ Params: { venue: string; '*': string }; Querystring: { depth?: unknown } }>('/v1/books/:venue/*', async (req, reply) => {
     const depth = parseDepth(req.query.depth);
@@ -180,16 +190,18 @@ export function buildRestApp(opts: RestAppOptions): FastifyInstance {
     if (book === undefined) {
       return reply.code(404).send({ error: `no book for "${symbol}" on ${venue}`, code: 'INSTRUMENT_UNKNOWN' });
     }
+    const snap = bookSnapshotFromView('', book, depth);
     const body: BookResponse = {
-      venue: book.venue,
-      symbol: book.symbol,
-      venueSymbol: book.venueSymbol,
+      venue: snap.venue,
+      symbol: snap.symbol,
+      venue_symbol: snap.venue_symbol,
       valid: book.valid,
-      seq: book.seq ?? null,
-      ts: book.ts,
-      recvTs: book.recvTs,
-      bids: book.bids.top(depth),
-      asks: book.asks.top(depth),
+      epoch: snap.epoch,
+      seq: snap.seq,
+      ts: snap.ts,
+      recv_ts: snap.recv_ts,
+      bids: snap.bids,
+      asks: snap.asks,
     };
     return body;
   });

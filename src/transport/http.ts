@@ -1,8 +1,9 @@
 /**
  * The {@link Http} client connectors use for instruments and REST snapshots: Node's global `fetch`
- * with a per-request timeout and errors mapped to the catalog.
+ * with a per-request timeout and errors mapped to the catalog. The project's only request/response HTTP client;
+ * `transport/sse.ts` (a long-lived stream over `fetch`) shares its error description and `Retry-After` parsing.
  */
-import type { Http } from '../venues/connector.ts';
+import type { Http } from '../core/transport-types.ts';
 import { TributaryError, errorMessage } from '../core/errors.ts';
 
 /** Options of {@link FetchHttp}. */
@@ -79,7 +80,7 @@ export class FetchHttp implements Http {
       if (isTimeout(e)) {
         throw new TributaryError('HTTP_ERROR', `${method} ${url} timed out after ${this.timeoutMs} ms`, { url, timeoutMs: this.timeoutMs }, { cause: e });
       }
-      throw new TributaryError('HTTP_ERROR', `${method} ${url} failed: ${describe(e)}`, { url }, { cause: e });
+      throw new TributaryError('HTTP_ERROR', `${method} ${url} failed: ${describeFetchError(e)}`, { url }, { cause: e });
     }
 
     const status = res.status;
@@ -112,8 +113,8 @@ function isTimeout(e: unknown): boolean {
   return e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
 }
 
-/** Network errors from undici carry the useful part (ECONNREFUSED, ENOTFOUND) in `cause`. */
-function describe(e: unknown): string {
+/** A `fetch` failure as text. Network errors from undici carry the useful part (ECONNREFUSED, ENOTFOUND) in `cause`. */
+export function describeFetchError(e: unknown): string {
   const msg = errorMessage(e);
   const cause = e instanceof Error ? e.cause : undefined;
   if (cause instanceof Error) {
@@ -123,8 +124,8 @@ function describe(e: unknown): string {
   return msg;
 }
 
-/** `Retry-After` as seconds: delta-seconds, or an HTTP date relative to `nowMs`. */
-function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+/** `Retry-After` in seconds: delta-seconds or an HTTP date relative to `nowMs`; undefined when absent / unreadable. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
   if (value === null) return undefined;
   const v = value.trim();
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v);

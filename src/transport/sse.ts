@@ -20,6 +20,11 @@
  */
 import { TextDecoder } from 'node:util';
 import { TributaryError, errorMessage } from '../core/errors.ts';
+import { backoffDelay } from './backoff.ts';
+import { describeFetchError as describe, parseRetryAfter } from './http.ts';
+
+/** `Retry-After` parsing, shared with the HTTP client (re-exported for callers of this module). */
+export { parseRetryAfter };
 
 // ───────────────────────────── parser ─────────────────────────────
 
@@ -273,7 +278,7 @@ export interface SseStreamOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Response headers must arrive within this many ms. Default 10000. */
   readonly connectTimeoutMs?: number;
-  /** Reconnect delay = random() × min(capMs, baseMs × 2^(attempt−1)). Defaults 500 / 30000 ms. */
+  /** Reconnect delay ({@link backoffDelay}) = random() × min(capMs, baseMs × 2^(attempt−1)). Defaults 500 / 30000 ms; a `capMs` below `baseMs` is raised to it. */
   readonly backoff?: { readonly baseMs?: number; readonly capMs?: number };
   /** A stream on which no byte (event or comment) arrives for this long (ms) is dropped and reopened. 0 = off. Default 60000. */
   readonly staleAfterMs?: number;
@@ -322,16 +327,6 @@ export function redactUrl(u: string): string {
   } catch {
     return '(invalid url)';
   }
-}
-
-/** `Retry-After` in seconds: delta-seconds or an HTTP date relative to `nowMs`; undefined when absent / unreadable. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (value === null) return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, Math.ceil((at - nowMs) / 1000));
 }
 
 /** Keeps one event stream open (see the module doc). */
@@ -743,11 +738,7 @@ export class SseStream {
   }
 
   private jitter(attempt: number): number {
-    const ceiling = Math.min(this.capMs, this.baseMs * 2 ** (attempt - 1));
-    let r = this.random();
-    if (!(r >= 0)) r = 0;
-    else if (r > 1) r = 1;
-    return Math.round(r * ceiling);
+    return backoffDelay(attempt, { baseMs: this.baseMs, capMs: this.capMs, random: this.random });
   }
 
   private scheduleReconnect(floorMs: number): void {
@@ -760,15 +751,4 @@ export class SseStream {
     this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
     this.emit('reconnecting', { attempt, delayMs });
   }
-}
-
-/** Network errors from undici carry the useful part (ECONNREFUSED, ENOTFOUND) in `cause`. */
-function describe(e: unknown): string {
-  const msg = errorMessage(e);
-  const cause = e instanceof Error ? e.cause : undefined;
-  if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return `${msg} (${code ?? cause.message})`;
-  }
-  return msg;
 }

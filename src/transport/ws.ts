@@ -8,8 +8,9 @@
  * ECONNREFUSED, bad URL) never crashes the process: the socket just keeps retrying until `stop()`.
  */
 import WebSocket, { type ClientOptions, type RawData } from 'ws';
-import type { ConnectionPlan } from '../venues/connector.ts';
+import type { ConnectionPlan } from '../core/transport-types.ts';
 import { TributaryError, errorMessage } from '../core/errors.ts';
+import { backoffDelay } from './backoff.ts';
 
 /** Lifecycle state of a {@link ManagedSocket}. */
 export type SocketState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'stopped';
@@ -51,7 +52,10 @@ export interface ManagedSocketOptions {
   readonly onFrame: (data: string, recvTs: number) => void;
   /** The handshake must complete within this many ms, else the attempt is aborted and retried. Default 10000. */
   readonly connectTimeoutMs?: number;
-  /** Reconnect backoff: delay = random() * min(capMs, baseMs * 2^(attempt-1)). Defaults 500 / 30000 ms. */
+  /**
+   * Reconnect backoff ({@link backoffDelay}, full jitter): delay = random() * min(capMs, baseMs * 2^(attempt-1)).
+   * Defaults 500 / 30000 ms; a `capMs` below `baseMs` is raised to it.
+   */
   readonly backoff?: { readonly baseMs?: number; readonly capMs?: number };
   /** Source of jitter in [0, 1). Default `Math.random`. */
   readonly random?: () => number;
@@ -410,10 +414,7 @@ export class ManagedSocket {
     this._state = 'reconnecting';
     const attempt = ++this._attempt;
     this._reconnects++;
-    const ceiling = Math.min(this.capMs, this.baseMs * 2 ** (attempt - 1));
-    let r = this.random();
-    if (!(r >= 0)) r = 0; else if (r > 1) r = 1;
-    const delayMs = Math.round(r * ceiling);
+    const delayMs = backoffDelay(attempt, { baseMs: this.baseMs, capMs: this.capMs, random: this.random });
     this.log.info({ conn: this.name, attempt, delayMs }, 'reconnecting');
     this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
     this.emit('reconnecting', { attempt, delayMs });

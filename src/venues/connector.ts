@@ -5,60 +5,15 @@
 import type { Channel, Level, NormalizedEvent, VenueId } from '../core/events.ts';
 import type { Instrument } from '../core/instruments.ts';
 import type { TributaryError } from '../core/errors.ts';
-import type { BookView } from '../pipeline/book.ts';
+import type { BookView } from '../core/book-view.ts';
+import type { ConnectionPlan, Http, InboundFrame, Subscription } from '../core/transport-types.ts';
 
-/** A frame received on a venue connection. `recvTs` is local receive time (ms since epoch). */
-export interface InboundFrame {
-  readonly data: string;
-  readonly recvTs: number;
-}
-
-/** Minimal HTTP client a connector uses for instruments and snapshots (GET, JSON text body). */
-export interface Http {
-  /**
-   * GETs `url` and returns the body text.
-   * @throws TributaryError `HTTP_ERROR` on network failure or non-2xx status,
-   *         `VENUE_RATE_LIMITED` on 429/418.
-   */
-  get(url: string): Promise<string>;
-  /**
-   * POSTs `body` (JSON text, sent as `application/json`) to `url` and returns the response body text.
-   * Optional: only connectors that need a POST (KuCoin's `bullet-public` token in `prepareConnection`) call it,
-   * and fail with `CONFIG_INVALID` when the client has none.
-   * @throws TributaryError as {@link Http.get}.
-   */
-  post?(url: string, body: string): Promise<string>;
-}
-
-/** A subscription of one channel of one instrument. `depth` is the book depth asked of the venue. */
-export interface Subscription {
-  readonly instrument: Instrument;
-  readonly channel: Channel;
-  readonly depth?: number;
-}
-
-/** How the connection keeps itself alive. */
-export type Heartbeat =
-  /** Protocol-level ping frames every `intervalMs`; the server's pong counts as activity. */
-  | { readonly kind: 'ws-ping'; readonly intervalMs: number }
-  /** The venue's application ping (a text frame) every `intervalMs`. */
-  | { readonly kind: 'app'; readonly intervalMs: number; readonly frame: () => string }
-  /** The venue pings us (we answer via `Decoded.replies`) or sends its own heartbeats. */
-  | { readonly kind: 'none' };
-
-/** One WebSocket connection a connector wants, and what to send on it. Pure data. */
-export interface ConnectionPlan {
-  /** Stable id, unique within the venue, e.g. `linear-0`. */
-  readonly id: string;
-  /** Full ws:// or wss:// URL, already pointed at any configured override. */
-  readonly url: string;
-  readonly subscriptions: readonly Subscription[];
-  /** Frames sent right after the socket opens, in order (subscribe requests). */
-  readonly subscribeFrames: readonly string[];
-  readonly heartbeat: Heartbeat;
-  /** No frame at all for this long means the connection is stale and is reopened. */
-  readonly staleAfterMs: number;
-}
+/**
+ * The transport-level part of the contract (received frames, the HTTP client, subscriptions, connection plans) is
+ * declared below `transport/` in `core/transport-types.ts` (so transport never imports a venue module) and re-exported
+ * here.
+ */
+export type { ConnectionPlan, Heartbeat, Http, InboundFrame, Subscription } from '../core/transport-types.ts';
 
 /** Book sync kind; see {@link BookDeltaEvent} for the sequence semantics. */
 export interface BookSyncRule {
@@ -82,6 +37,17 @@ export interface VenueCapabilities {
   readonly bookSync: BookSyncRule;
   /** Book depth the connector subscribes to when not told otherwise. */
   readonly defaultDepth: number;
+  /**
+   * Most subscriptions (one channel of one instrument: one venue topic / stream / channel) one connection may carry:
+   * the venue's documented per-connection limit, or our own bound where the venue documents none
+   * ({@link VenueCapabilities.subscriptionLimitSource} says which). `plan()` never puts more on a connection, and the
+   * runner adds a subscription to an open connection only while it stays within this number *and* `plan()` still keeps
+   * the connection's subscriptions on one connection (which applies the venue's other per-connection rules, e.g. Bybit's
+   * 21,000 characters of args or Coinbase's books per connection). Absent: no count limit beyond `plan()`'s.
+   */
+  readonly maxSubscriptionsPerConnection?: number;
+  /** Venue doc URL stating the per-connection limit (or why the number is ours). */
+  readonly subscriptionLimitSource?: string;
 }
 
 /** What one frame meant besides its events. */
@@ -160,6 +126,28 @@ export interface Connector<Session = unknown> {
   decode(frame: InboundFrame, session: Session): Decoded;
   /** Frames that make the venue re-send one subscription's book snapshot on its connection (stream-snapshot venues). */
   resubscribeFrames?(sub: Subscription): string[];
+  /**
+   * The venue's own subscribe request(s) that add `subs` to an **already-open** connection, without touching its other
+   * subscriptions (run-time, on-demand subscriptions). `plan` is the plan the connection opened with (its URL tells
+   * market, protocol or API generation). `subs` all fit that connection (the runner checked with `plan()`), are not on
+   * it yet, and respect the venue's per-request limits once split here. Pure: frames are data.
+   * Absent: the runner never adds to an open connection and opens a new one instead.
+   */
+  subscribeFrames?(subs: readonly Subscription[], plan: ConnectionPlan): string[];
+  /**
+   * The venue's own unsubscribe request(s) that remove `subs` from an open connection whose other subscriptions stay.
+   * Pure. Absent: a removed subscription keeps flowing until the connection next reconnects, and its frames are dropped.
+   */
+  unsubscribeFrames?(subs: readonly Subscription[], plan: ConnectionPlan): string[];
+  /**
+   * Records a run-time change of a live connection's subscriptions in its decoder state (`add`: frames of the new
+   * instruments must decode to their instrument keys; `remove`: forget them if it matters) and returns the frames to
+   * send now, normally `frames` (from {@link Connector.subscribeFrames} / {@link Connector.unsubscribeFrames})
+   * unchanged. A venue whose connection is not usable yet keeps them in the session, which sends them itself once it
+   * is, and returns `[]` (KuCoin before its `welcome`). Absent: the session is left as is (decoders fall back to
+   * derived keys) and `frames` are sent.
+   */
+  updateSession?(session: Session, op: 'add' | 'remove', subs: readonly Subscription[], frames: readonly string[]): readonly string[];
   /**
    * Fetches a REST book snapshot (rest-snapshot venues).
    * @throws TributaryError `HTTP_ERROR`, `VENUE_RATE_LIMITED`, `PROTOCOL_MALFORMED`.

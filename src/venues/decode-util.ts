@@ -28,18 +28,45 @@ export function unknownFrame(venue: string, what: string, data: string): Decoded
   };
 }
 
-/** A plain JSON object (not null, not an array). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed venue JSON is then checked field by field
+/**
+ * A parsed venue frame (or part of one) read as its `wire.ts` type `W` before any field is checked: only the fields
+ * `W` declares can be read, and each reads as `unknown` until the decoder tests it (venue input is never trusted).
+ * A union `A | B` (a frame not yet told apart) offers the fields of every member; a tuple type reads as an array of
+ * unknown elements of any length. A type only: it costs nothing at run time.
+ *
+ * Narrowing is by assignment once a value is known to be an object (`const m: Unchecked<BybitTradeFrame> = msg`
+ * after `msg !== null && typeof msg === 'object'`), or with {@link isWireObject}.
+ */
+export type Unchecked<W> = [W] extends [readonly unknown[]]
+  ? readonly [...{ readonly [I in keyof W]?: unknown }, ...unknown[]]
+  : { readonly [K in W extends unknown ? keyof W : never]?: unknown };
+
+/**
+ * `Array.isArray` typed for parsed venue JSON: narrows to `readonly unknown[]` instead of `any[]`, so every element
+ * is checked before use. The very same function (no wrapper, no extra cost).
+ */
+export const isArray: (v: unknown) => v is readonly unknown[] = Array.isArray;
+
+/** A plain JSON object (not null, not an array), read as wire type `W` with its fields still unchecked. */
+export function isWireObject<W>(v: unknown): v is Unchecked<W> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * A plain JSON object (not null, not an array), for code outside the decoders that reads arbitrary fields; decoders
+ * use {@link isWireObject}.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON is then checked field by field
 export function isObject(v: unknown): v is Record<string, any> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** True when `a` is an array of `[priceString, sizeString, ...]` levels. Reads, never copies. */
 export function levelsOk(a: unknown): a is Level[] {
-  if (!Array.isArray(a)) return false;
+  if (!isArray(a)) return false;
   for (let i = 0; i < a.length; i++) {
     const l = a[i];
-    if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
+    if (!isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
   }
   return true;
 }

@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadRecording, type Recording } from '../../src/replay/recording.ts';
 import { replayDirect } from '../../src/replay/direct.ts';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
 import { VenueRunner, type IngestLogger } from '../../src/pipeline/ingest.ts';
 import { coinbaseConnector, createCoinbaseConnector } from '../../src/venues/coinbase/connector.ts';
 import type { Http } from '../../src/venues/connector.ts';

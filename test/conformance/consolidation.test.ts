@@ -4,12 +4,14 @@
  * consolidated top N must equal the sorted union of the two venues' books at that same moment.
  */
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
+import type { BookSideView, BookView } from '../../src/core/book-view.ts';
+import type { BookDeltaMsg, BookSnapshotMsg } from '../../src/core/events.ts';
 import { Consolidator, type ConsolidatedLevel } from '../../src/pipeline/consolidate.ts';
-import type { BookSide, BookView } from '../../src/pipeline/book.ts';
 import { replayDirect } from '../../src/replay/direct.ts';
 import { loadRecording } from '../../src/replay/recording.ts';
 import { getConnector } from '../../src/venues/index.ts';
+import { BookMirror } from '../helpers/books.ts';
 import { recordingPath } from '../helpers/recordings.ts';
 
 const bybitPath = recordingPath('bybit.jsonl.gz');
@@ -17,7 +19,7 @@ const coinbasePath = recordingPath('coinbase.jsonl.gz');
 const N = 25;
 
 /** The naive union: every level of both venues, sorted best first, ties by venue id, cut to n. */
-function union(sides: { venue: string; side: BookSide }[], desc: boolean, n: number): ConsolidatedLevel[] {
+function union(sides: { venue: string; side: BookSideView }[], desc: boolean, n: number): ConsolidatedLevel[] {
   const all: { p: number; level: ConsolidatedLevel }[] = [];
   for (const { venue, side } of sides) {
     for (const [price, size] of side.top()) all.push({ p: Number(price), level: { price, size, venue } });
@@ -32,9 +34,14 @@ describe.skipIf(!bybitPath || !coinbasePath)('consolidation of the Bybit and Coi
   it('the merged top N equals the sorted union of the venues\' books at the same moment', async () => {
     const bus = new Bus();
     let clock = 0;
-    bus.on('book', (u) => (clock = Math.max(clock, u.book.recvTs)));
+    bus.on('book_snapshot', (u) => (clock = Math.max(clock, u.recvTs)));
+    bus.on('book_delta', (u) => (clock = Math.max(clock, u.recvTs)));
+    // The consolidator's read model: the venues' books rebuilt from the bus events alone (the replay's runners are
+    // only handed back once a replay is over). Subscribed before the consolidator so it is current when it reads.
+    const mirror = new BookMirror(bus);
     const consolidator = new Consolidator({
       bus,
+      book: mirror.lookup,
       maxPriceLevels: N,
       summaryIntervalMs: 1_000_000, // no timer-driven summaries in this test: getBook is computed on demand
       maxQuoteAgeMs: 3_600_000, // the recordings are ~20 min apart
@@ -49,11 +56,12 @@ describe.skipIf(!bybitPath || !coinbasePath)('consolidation of the Bybit and Coi
     ];
     let checks = 0;
     let n = 0;
-    // The venues' live books as the pipeline publishes them (the same objects the consolidator reads).
-    const coinbaseBook = new Map<string, BookView>();
+    // The venues' books at each moment: Bybit's from its (finished) runner, the sync stage's own books; Coinbase's
+    // while its replay runs as rebuilt from the events, then its runner's.
+    let coinbaseBook = (key: string): BookView | undefined => mirror.lookup('coinbase', key);
     const check = () => {
       for (const p of pairs) {
-        const cb = coinbaseBook.get(p.coinbase);
+        const cb = coinbaseBook(p.coinbase);
         const bb = bybit.runner.sync.book(p.bybit)!;
         if (!cb?.valid) continue;
         const got = consolidator.getBook(p.key, N)!;
@@ -71,14 +79,25 @@ describe.skipIf(!bybitPath || !coinbasePath)('consolidation of the Bybit and Coi
         checks++;
       }
     };
-    // Check on every 20th Coinbase book update, while the replay is running (the runner exists once replay starts).
-    const off = bus.on('book', (u) => {
+    // Check on every 20th Coinbase book update, while the replay is running.
+    const onCoinbase = (u: BookSnapshotMsg | BookDeltaMsg) => {
       if (u.instrument.venue !== 'coinbase') return;
-      coinbaseBook.set(u.instrument.key, u.book);
       if (++n % 20 === 0) check();
-    });
+    };
+    const offs = [bus.on('book_snapshot', onCoinbase), bus.on('book_delta', onCoinbase)];
     const coinbaseBooks = await replayDirect(loadRecording(coinbasePath!), getConnector('coinbase')!, { bus });
-    off();
+    for (const off of offs) off();
+    expect(mirror.violations).toEqual([]);
+    // The books rebuilt from the events are the sync stage's books.
+    for (const [venue, runner] of [['bybit', bybit.runner], ['coinbase', coinbaseBooks.runner]] as const) {
+      for (const p of pairs) {
+        const key = venue === 'bybit' ? p.bybit : p.coinbase;
+        const real = runner.sync.book(key)!;
+        expect(mirror.lookup(venue, key)!.bids.top(), `${venue} ${key}`).toEqual(real.bids.top());
+        expect(mirror.lookup(venue, key)!.asks.top(), `${venue} ${key}`).toEqual(real.asks.top());
+      }
+    }
+    coinbaseBook = (key) => coinbaseBooks.runner.sync.book(key);
     check();
     expect(checks).toBeGreaterThan(40); // ~775 Coinbase book updates, both pairs
     // Excluding a venue: an invalid Coinbase book leaves Bybit alone in the consolidated book.

@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadRecording, type DataRecord, type Recording } from '../../src/replay/recording.ts';
 import { replayDirect } from '../../src/replay/direct.ts';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
 import { cryptoComConnector } from '../../src/venues/crypto-com/connector.ts';
 import { withSimulatedRunner, applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
 import { recordingPath } from '../helpers/recordings.ts';
@@ -207,22 +207,24 @@ describe('crypto-com v1 stream (documented shapes, synthetic)', () => {
 
   it('a dropped delta breaks the pu → u chain: that book alone is reset, ignores deltas until the next snapshot, then recovers', async () => {
     const { rec, dropIndex } = v1Recording();
-    const resets: { key: string; reason: string }[] = [];
-    const published: { key: string; kind: string; seq: number | undefined }[] = [];
+    const resets: { key: string; reason: string; epoch: number }[] = [];
+    const published: { key: string; kind: string; seq: number | null; epoch: number }[] = [];
     const bus = new Bus();
-    bus.on('book_reset', (r) => resets.push({ key: r.instrument.key, reason: r.reason }));
-    bus.on('book', (u) => published.push({ key: u.instrument.key, kind: u.kind, seq: u.book.seq }));
+    bus.on('book_reset', (r) => resets.push({ key: r.instrument.key, reason: r.reason, epoch: r.epoch }));
+    bus.on('book_snapshot', (u) => published.push({ key: u.instrument.key, kind: 'snapshot', seq: u.seq, epoch: u.epoch }));
+    bus.on('book_delta', (u) => published.push({ key: u.instrument.key, kind: 'delta', seq: u.seq, epoch: u.epoch }));
     const { runner } = await replayDirect(rec, cryptoComConnector, { bus, transform: (d, i) => (i === dropIndex ? null : d) });
-    expect(resets).toEqual([{ key: 'spot:BTC_USDT', reason: 'gap' }]);
+    expect(resets).toEqual([{ key: 'spot:BTC_USDT', reason: 'gap', epoch: 1 }]);
     const btc = runner.sync.book('spot:BTC_USDT')!;
     const eth = runner.sync.book('spot:ETH_USDT')!;
     expect(btc.stats).toMatchObject({ gaps: 1, resyncs: 1, snapshots: 2 });
     expect(eth.stats).toMatchObject({ gaps: 0, resyncs: 0, snapshots: 1, deltas: 20 });
     // Delta 111 (pu 110 ≠ 109) reveals the gap; 112..120 arrive while the book waits for its snapshot: dropped, never published.
     expect(runner.sync.counters.awaitingSnapshot).toBe(9);
-    const btcSeqs = published.filter((p) => p.key === 'spot:BTC_USDT').map((p) => `${p.kind}@${p.seq}`);
+    // The rebuilt book is a new epoch: its snapshot and deltas carry 2, everything before the gap 1.
+    const btcSeqs = published.filter((p) => p.key === 'spot:BTC_USDT').map((p) => `${p.kind}@${p.seq}#${p.epoch}`);
     expect(btcSeqs).toEqual([
-      'snapshot@100', ...[101, 102, 103, 104, 105, 106, 107, 108, 109].map((s) => `delta@${s}`), 'snapshot@130', ...[131, 132, 133, 134, 135].map((s) => `delta@${s}`),
+      'snapshot@100#1', ...[101, 102, 103, 104, 105, 106, 107, 108, 109].map((s) => `delta@${s}#1`), 'snapshot@130#2', ...[131, 132, 133, 134, 135].map((s) => `delta@${s}#2`),
     ]);
     const naive = naiveCryptoCom(rec, (i) => i === dropIndex);
     expect([btc.valid, btc.seq, eth.valid, eth.seq]).toEqual([true, 135, true, 520]);

@@ -9,9 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadRecording, type DataRecord, type HttpRecord, type Recording } from '../../src/replay/recording.ts';
 import { replayDirect } from '../../src/replay/direct.ts';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
+import type { BookDeltaMsg, BookSnapshotMsg } from '../../src/core/events.ts';
 import { kucoinConnector } from '../../src/venues/kucoin/connector.ts';
 import { withSimulatedRunner, applyNaive, expectBooksMatchNaive, expectEveryFrameHandled, expectMatchesGolden, newNaiveBook, sortedSide, type NaiveBook } from '../helpers/conformance.ts';
+import { BookMirror } from '../helpers/books.ts';
 import { recordingPath } from '../helpers/recordings.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -136,13 +138,20 @@ describe('kucoin recording', () => {
     const faulty = withoutQuietBook({ ...rec, records });
 
     const bus = new Bus();
-    const published: { kind: string; seq: number; top: Top }[] = [];
+    // What a consumer holds: the book rebuilt from the published events alone (snapshot + deltas), top 5 after each.
+    const mirror = new BookMirror(bus);
+    const published: { kind: string; seq: number; epoch: number; top: Top }[] = [];
     const resets: { key: string; reason: string }[] = [];
-    bus.on('book', (u) => {
-      if (u.instrument.key === KEY) published.push({ kind: u.kind, seq: u.book.seq!, top: { bids: u.book.bids.top(5), asks: u.book.asks.top(5) } });
-    });
+    const onBook = (u: BookSnapshotMsg | BookDeltaMsg): void => {
+      if (u.instrument.key !== KEY) return;
+      const b = mirror.lookup(u.instrument.venue, KEY)!;
+      published.push({ kind: u.kind === 'book_snapshot' ? 'snapshot' : 'delta', seq: u.seq!, epoch: u.epoch, top: { bids: b.bids.top(5), asks: b.asks.top(5) } });
+    };
+    bus.on('book_snapshot', onBook);
+    bus.on('book_delta', onBook);
     bus.on('book_reset', (r) => resets.push({ key: r.instrument.key, reason: r.reason }));
     const { runner } = await replayDirect(faulty, kucoinConnector, { bus, transform: (d, i) => (i === dropIndex ? null : d) });
+    expect(mirror.violations).toEqual([]);
 
     // Detected, and only this book was reset and refetched (twice: the stale answer, then the current one).
     expect(resets).toEqual([{ key: KEY, reason: 'gap' }]);
@@ -156,10 +165,19 @@ describe('kucoin recording', () => {
     expect(afterReset).toBeGreaterThan(0);
     expect(published[afterReset].seq).toBeGreaterThanOrEqual(next!.end);
     expect(published.slice(0, afterReset).every((p) => p.seq < next!.end)).toBe(true);
+    // The rebuild is a new epoch.
+    expect(published.slice(0, afterReset).every((p) => p.epoch === 1)).toBe(true);
+    expect(published.slice(afterReset).every((p) => p.epoch === 2)).toBe(true);
     // Re-aligned: the final book equals the untouched recomputation; the other books never noticed.
     expect([b.valid, b.seq]).toEqual([true, naive.get(KEY)!.seq]);
     expect(b.bids.top()).toEqual(sortedSide(naive.get(KEY)!.bids, true));
     expect(b.asks.top()).toEqual(sortedSide(naive.get(KEY)!.asks, false));
+    // The consumer's rebuilt books equal the gateway's.
+    for (const book of runner.sync.books()) {
+      const m = mirror.lookup('kucoin', book.key);
+      expect(m?.bids.top(), book.key).toEqual(book.bids.top());
+      expect(m?.asks.top(), book.key).toEqual(book.asks.top());
+    }
     for (const other of runner.sync.books()) {
       if (other.key === KEY) continue;
       expect([other.key, other.valid, other.stats.gaps, other.stats.resyncs]).toEqual([other.key, true, 0, 0]);

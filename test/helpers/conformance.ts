@@ -3,6 +3,7 @@
  * naive recomputation each venue's test writes itself from the venue rules.
  */
 import { expect } from 'vitest';
+import type { BookDeltaMsg, BookResetMsg, BookSnapshotMsg } from '../../src/core/events.ts';
 import type { Recording } from '../../src/replay/recording.ts';
 import { replayDirect, type DirectReplayResult } from '../../src/replay/direct.ts';
 import { getConnector } from '../../src/venues/index.ts';
@@ -93,26 +94,38 @@ export async function expectBooksMatchNaive(venue: string, rec: Recording, naive
 /** One normalized event as stored in a golden file (books summarized to their top 3 levels). */
 export type GoldenEvent = Record<string, unknown>;
 
+/** A ticker field the venue did not send: `null` on the bus, absent in the golden record. */
+const present = <T extends Record<string, unknown>>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as Partial<T>;
+
 /**
- * Replays directly and collects what the pipeline published: the first `limit` events (book updates as
- * `{kind, key, seq, bids: top 3, asks: top 3}`, trades and tickers as emitted) and counts by bus topic.
+ * Replays directly and collects what the pipeline published: the first `limit` events and counts by bus topic.
+ * The golden records keep the reviewed shape: book events as `{type, key, symbol, seq, bids: top 3, asks: top 3}` of
+ * the book after the event (rebuilt from the published events alone: snapshot + deltas, so the book events must
+ * carry everything), trades and tickers as the decoders emit them (`{type, venue, key, ...fields, ts, recvTs}`,
+ * fields a ticker did not send absent) plus the instrument's `symbol`.
  */
 export async function collectGolden(venue: string, rec: Recording, limit = 40): Promise<{ events: GoldenEvent[]; counts: Record<string, number> }> {
-  const { Bus } = await import('../../src/pipeline/bus.ts');
+  const { Bus } = await import('../../src/bus/bus.ts');
+  const { BookMirror } = await import('./books.ts');
   const bus = new Bus();
+  const mirror = new BookMirror(bus); // subscribed first: it has applied each book event before it is recorded
   const events: GoldenEvent[] = [];
   const counts: Record<string, number> = {};
-  const push = (topic: string, e: GoldenEvent) => {
+  const push = (topic: string, e: () => GoldenEvent) => {
     counts[topic] = (counts[topic] ?? 0) + 1;
-    if (events.length < limit) events.push(e);
+    if (events.length < limit) events.push(e());
   };
-  bus.on('book', (u) =>
-    push(`book_${u.kind}`, { type: `book_${u.kind}`, key: u.instrument.key, symbol: u.instrument.symbol, seq: u.book.seq ?? null, bids: u.book.bids.top(3), asks: u.book.asks.top(3) }),
-  );
-  bus.on('book_reset', (r) => push('book_reset', { type: 'book_reset', key: r.instrument.key, reason: r.reason }));
-  bus.on('trade', ({ instrument, event }) => push('trade', { ...event, symbol: instrument.symbol }));
-  bus.on('ticker', ({ instrument, event }) => push('ticker', { ...event, symbol: instrument.symbol }));
+  const book = (u: BookSnapshotMsg | BookDeltaMsg): GoldenEvent => {
+    const b = mirror.lookup(u.instrument.venue, u.instrument.key)!;
+    return { type: u.kind, key: u.instrument.key, symbol: u.instrument.symbol, seq: u.seq, bids: b.bids.top(3), asks: b.asks.top(3) };
+  };
+  bus.on('book_snapshot', (u) => push('book_snapshot', () => book(u)));
+  bus.on('book_delta', (u) => push('book_delta', () => book(u)));
+  bus.on('book_reset', (r) => push('book_reset', () => ({ type: 'book_reset', key: r.instrument.key, reason: r.reason })));
+  bus.on('trade', ({ kind, instrument, ...fields }) => push('trade', () => ({ type: kind, venue: instrument.venue, key: instrument.key, ...fields, symbol: instrument.symbol })));
+  bus.on('ticker', ({ kind, instrument, ...fields }) => push('ticker', () => ({ type: kind, venue: instrument.venue, key: instrument.key, ...present(fields), symbol: instrument.symbol })));
   await replayDirect(rec, getConnector(venue) as Connector, { bus });
+  expect(mirror.violations).toEqual([]);
   return { events, counts };
 }
 
@@ -145,7 +158,7 @@ export async function withSimulatedRunner(
 ): Promise<void> {
   const { startSimulator } = await import('../../src/replay/simulator.ts');
   const { VenueRunner } = await import('../../src/pipeline/ingest.ts');
-  const { Bus } = await import('../../src/pipeline/bus.ts');
+  const { Bus } = await import('../../src/bus/bus.ts');
   const { createHttp } = await import('../../src/transport/http.ts');
   const { recordedRequests } = await import('../../src/replay/direct.ts');
   const connector = getConnector(venue) as Connector;
@@ -187,9 +200,9 @@ export function expectBooksUntouched(books: readonly import('../../src/pipeline/
 
 /** Direct replay with fault injection (`transform` drops or alters recv frames); collects the published resets. */
 export async function faultedReplay(rec: Recording, venue: string, transform: (data: string, index: number) => string | null) {
-  const { Bus } = await import('../../src/pipeline/bus.ts');
+  const { Bus } = await import('../../src/bus/bus.ts');
   const bus = new Bus();
-  const resets: import('../../src/pipeline/bus.ts').BookReset[] = [];
+  const resets: BookResetMsg[] = [];
   bus.on('book_reset', (r) => resets.push(r));
   const { runner } = await replayDirect(rec, getConnector(venue) as Connector, { bus, transform });
   expect(Object.keys(runner.counters.errors).filter((k) => k.startsWith('PROTOCOL'))).toEqual([]);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { ManagedSocket, type ManagedSocketEvents, type ManagedSocketOptions } from '../../src/transport/ws.ts';
-import type { ConnectionPlan } from '../../src/venues/connector.ts';
+import type { ConnectionPlan } from '../../src/core/transport-types.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // ---- helpers ---------------------------------------------------------------------------------------

@@ -1,39 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Level } from '../../src/core/events.ts';
 import { canonicalSymbol, instrumentKey, type Instrument } from '../../src/core/instruments.ts';
 import { ArbitrageDetector, type ArbitrageDetectorOptions, type ArbitrageOpportunity } from '../../src/pipeline/arbitrage.ts';
-import { L2Book } from '../../src/pipeline/book.ts';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
 import { Consolidator } from '../../src/pipeline/consolidate.ts';
+import { TestBooks } from '../helpers/books.ts';
 
 function instrument(venue: string, base = 'BTC', quote = 'USDT'): Instrument {
   const venueSymbol = `${base}${quote}`;
   return { venue, key: instrumentKey('spot', venueSymbol), venueSymbol, symbol: canonicalSymbol(base, quote, 'spot'), base, quote, type: 'spot' };
-}
-
-/** A venue book published on the bus the way the sync stage does it. */
-class Feed {
-  readonly book: L2Book;
-  constructor(
-    private readonly bus: Bus,
-    readonly instrument: Instrument,
-  ) {
-    this.book = new L2Book(instrument.venue, instrument.key, instrument.symbol, instrument.venueSymbol);
-  }
-
-  snapshot(bids: Level[], asks: Level[]): this {
-    this.book.loadSnapshot(bids, asks);
-    this.book.valid = true;
-    this.book.ts = Date.now() - 3;
-    this.book.recvTs = Date.now();
-    this.bus.publish('book', { kind: 'snapshot', instrument: this.instrument, book: this.book, bids, asks });
-    return this;
-  }
-
-  reset(): void {
-    this.book.reset();
-    this.bus.publish('book_reset', { instrument: this.instrument, reason: 'gap', ts: Date.now() });
-  }
 }
 
 const T0 = 1_700_000_000_000;
@@ -41,7 +15,9 @@ const T0 = 1_700_000_000_000;
 function setup(opts: Omit<ArbitrageDetectorOptions, 'source'> = {}, consolidator: { maxQuoteAgeMs?: number; quoteGroups?: string[][] } = {}) {
   const bus = new Bus();
   const connected = new Map<string, boolean>();
-  const c = new Consolidator({ bus, ...consolidator, isVenueConnected: (v) => connected.get(v) ?? true });
+  // The venues' books as the sync stage keeps them (the read model), published on the bus as book events.
+  const books = new TestBooks(bus, 3);
+  const c = new Consolidator({ bus, book: books.lookup, ...consolidator, isVenueConnected: (v) => connected.get(v) ?? true });
   const arb = new ArbitrageDetector({ source: c, ...opts });
   const reports: ArbitrageOpportunity[] = [];
   const closed: ArbitrageOpportunity[] = [];
@@ -49,7 +25,7 @@ function setup(opts: Omit<ArbitrageDetectorOptions, 'source'> = {}, consolidator
     (o) => reports.push(o),
     (o) => closed.push(o),
   );
-  const feed = (venue: string, base = 'BTC', quote = 'USDT') => new Feed(bus, instrument(venue, base, quote));
+  const feed = (venue: string, base = 'BTC', quote = 'USDT') => books.feed(instrument(venue, base, quote));
   return { bus, c, arb, feed, reports, closed, connected };
 }
 
@@ -216,9 +192,9 @@ describe('wiring and history', () => {
   });
 
   it('accepts a function source', () => {
-    const bus = new Bus();
-    const a = new Feed(bus, instrument('a')).snapshot([['99', '1']], [['100', '1']]);
-    const b = new Feed(bus, instrument('b')).snapshot([['100.5', '3']], [['102', '1']]);
+    const books = new TestBooks(new Bus(), 3);
+    const a = books.feed(instrument('a')).snapshot([['99', '1']], [['100', '1']]);
+    const b = books.feed(instrument('b')).snapshot([['100.5', '3']], [['102', '1']]);
     const arb = new ArbitrageDetector({
       source: () => [
         { venue: 'a', symbol: 'BTC/USDT', book: a.book },

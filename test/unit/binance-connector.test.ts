@@ -213,3 +213,35 @@ describe.skipIf(!recPath)('binance against the recording', () => {
     expect(subs).toHaveLength(12);
   });
 });
+
+describe('binance on-demand subscriptions', () => {
+  it('declares the documented 1024 streams per connection', () => {
+    expect(binanceConnector.capabilities.maxSubscriptionsPerConnection).toBe(1024);
+    expect(binanceConnector.capabilities.subscriptionLimitSource).toBe('https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams');
+  });
+
+  it('SUBSCRIBE / UNSUBSCRIBE all streams in one request with an id; the simulator acks and streams them', () => {
+    const [plan] = binanceConnector.plan([sub('BTCUSDT', 'book')], EP);
+    const add = binanceConnector.subscribeFrames!([sub('ETHUSDT', 'book'), sub('ETHUSDT', 'trades'), sub('ETHUSDT', 'ticker')], plan);
+    expect(add).toHaveLength(1);
+    const o = JSON.parse(add[0]) as { method: string; params: string[]; id: number };
+    expect(o.method).toBe('SUBSCRIBE');
+    expect(o.params).toEqual(['ethusdt@depth@100ms', 'ethusdt@aggTrade', 'ethusdt@bookTicker']);
+    expect(Number.isInteger(o.id)).toBe(true);
+    const rm = JSON.parse(binanceConnector.unsubscribeFrames!([sub('ETHUSDT', 'book')], plan)[0]) as { method: string; params: string[]; id: number };
+    expect(rm).toMatchObject({ method: 'UNSUBSCRIBE', params: ['ethusdt@depth@100ms'] });
+    expect(rm.id).not.toBe(o.id);
+    const sim = binanceConnector.replay.onClientFrame(add[0]);
+    expect(sim.subscribe).toEqual(o.params);
+    expect(sim.replies).toEqual([JSON.stringify({ result: null, id: o.id })]);
+    expect(binanceConnector.decode({ data: sim.replies![0], recvTs: 0 }, binanceConnector.newSession(plan)).signal?.kind).toBe('subscribed');
+  });
+
+  it('updateSession maps the added symbols to their keys and passes the frames through', () => {
+    const [plan] = binanceConnector.plan([sub('BTCUSDT', 'book')], EP);
+    const session = binanceConnector.newSession(plan);
+    const frames = ['x'];
+    expect(binanceConnector.updateSession!(session, 'add', [sub('ETHUSDT', 'book')], frames)).toBe(frames);
+    expect(session.keys.get('ETHUSDT')).toBe('spot:ETHUSDT');
+  });
+});

@@ -180,3 +180,32 @@ describe.skipIf(!recPath)('bitstamp against the recording', () => {
     expect(subs.find((s) => s.venueSymbol === 'sgbeur' && s.channel === 'book')).toEqual({ market: 'spot', venueSymbol: 'sgbeur', channel: 'book' });
   });
 });
+
+describe('bitstamp on-demand subscriptions', () => {
+  it('declares its per-connection bound (ours: Bitstamp documents none)', () => {
+    expect(bitstampConnector.capabilities.maxSubscriptionsPerConnection).toBe(BITSTAMP_MAX_CHANNELS_PER_CONNECTION);
+    expect(bitstampConnector.capabilities.subscriptionLimitSource).toContain('https://www.bitstamp.net/websocket/v2/');
+  });
+
+  it('one bts:subscribe / bts:unsubscribe per channel; the simulator acks and streams it', () => {
+    const [plan] = bitstampConnector.plan([sub('btcusd', 'book')], EP);
+    const add = bitstampConnector.subscribeFrames!([sub('ethusd', 'book'), sub('ethusd', 'trades')], plan);
+    expect(add.map((f) => JSON.parse(f))).toEqual([
+      { event: 'bts:subscribe', data: { channel: 'diff_order_book_ethusd' } },
+      { event: 'bts:subscribe', data: { channel: 'live_trades_ethusd' } },
+    ]);
+    expect(JSON.parse(bitstampConnector.unsubscribeFrames!([sub('ethusd', 'book')], plan)[0])).toEqual({ event: 'bts:unsubscribe', data: { channel: 'diff_order_book_ethusd' } });
+    const sim = bitstampConnector.replay.onClientFrame(add[0]);
+    expect(sim.subscribe).toEqual(['diff_order_book_ethusd', BITSTAMP_CONNECTION_TOPIC]);
+    expect(JSON.parse(sim.replies![0])).toEqual({ event: 'bts:subscription_succeeded', channel: 'diff_order_book_ethusd', data: {} });
+    expect(() => bitstampConnector.subscribeFrames!([sub('ethusd', 'ticker')], plan)).toThrowError(TributaryError);
+  });
+
+  it('updateSession maps the added channels to their keys', () => {
+    const [plan] = bitstampConnector.plan([sub('btcusd', 'book')], EP);
+    const session = bitstampConnector.newSession(plan);
+    bitstampConnector.updateSession!(session, 'add', [sub('ethusd', 'book'), sub('ethusd', 'trades')], []);
+    expect(session.keys.get('diff_order_book_ethusd')).toBe('spot:ethusd');
+    expect(session.keys.get('live_trades_ethusd')).toBe('spot:ethusd');
+  });
+});

@@ -333,3 +333,39 @@ describe('bybit replay hooks', () => {
     expect(hooks.recordedSubscriptions('wss://stream.bybit.com/v5/private', ['{"op":"subscribe","args":["order"]}'])).toEqual([]);
   });
 });
+
+describe('bybit on-demand subscriptions', () => {
+  it('declares the per-connection limit: 21,000 characters of args (plan) and a topic cap', () => {
+    expect(bybitConnector.capabilities.maxSubscriptionsPerConnection).toBe(1000);
+    expect(bybitConnector.capabilities.subscriptionLimitSource).toContain('https://bybit-exchange.github.io/docs/v5/ws/connect');
+    expect(bybitConnector.capabilities.subscriptionLimitSource).toContain('21000 characters');
+  });
+
+  it('subscribe / unsubscribe requests in the connection category, spot at most 10 args each; the simulator acks them', () => {
+    const [spot] = bybitConnector.plan([sub('spot', 'BTCUSDT', 'book')], EP);
+    const syms = Array.from({ length: 12 }, (_, i) => `C${i}USDT`);
+    const add = bybitConnector.subscribeFrames!(syms.map((s) => sub('spot', s, 'trades')), spot);
+    expect(add.map((f) => (JSON.parse(f) as { args: string[] }).args.length)).toEqual([10, 2]);
+    expect(JSON.parse(add[0])).toMatchObject({ op: 'subscribe', req_id: 'add:publicTrade.C0USDT' });
+    const [linear] = bybitConnector.plan([sub('linear', 'BTCUSDT', 'book')], EP);
+    const many = bybitConnector.subscribeFrames!(syms.map((s) => sub('linear', s, 'trades')), linear);
+    expect(many).toHaveLength(1); // no per-request limit on linear
+    const rm = bybitConnector.unsubscribeFrames!([sub('linear', 'ETHUSDT', 'book', 50)], linear);
+    expect(rm.map((f) => JSON.parse(f))).toEqual([{ req_id: 'remove:orderbook.50.ETHUSDT', op: 'unsubscribe', args: ['orderbook.50.ETHUSDT'] }]);
+    const sim = bybitConnector.replay.onClientFrame(add[1]);
+    expect(sim.subscribe).toEqual(['publicTrade.C10USDT', 'publicTrade.C11USDT']);
+    expect(JSON.parse(sim.replies![0])).toMatchObject({ success: true, op: 'subscribe', req_id: 'add:publicTrade.C10USDT' });
+    expect(bybitConnector.replay.onClientFrame(rm[0]).unsubscribe).toEqual(['orderbook.50.ETHUSDT']);
+  });
+
+  it('updateSession maps symbols of the connection category only, and forgets a removed ticker', () => {
+    const [linear] = bybitConnector.plan([sub('linear', 'BTCUSDT', 'book')], EP);
+    const session = bybitConnector.newSession(linear);
+    bybitConnector.updateSession!(session, 'add', [sub('linear', 'ETHUSDT', 'book'), sub('spot', 'SOLUSDT', 'book')], []);
+    expect(session.keys.get('ETHUSDT')).toBe('linear:ETHUSDT');
+    expect(session.keys.has('SOLUSDT')).toBe(false);
+    session.tickers.set('ETHUSDT', {} as never);
+    bybitConnector.updateSession!(session, 'remove', [sub('linear', 'ETHUSDT', 'ticker')], []);
+    expect(session.tickers.has('ETHUSDT')).toBe(false);
+  });
+});

@@ -268,3 +268,37 @@ describe.skipIf(!recPath)('coinbase against the recording', () => {
     expect(topics.filter((t) => t === null || !subscribed.has(t))).toEqual([]);
   });
 });
+
+describe('coinbase on-demand subscriptions', () => {
+  it('declares its per-connection bound (ours: Coinbase documents none) and plan() keeps the 4-book rule', () => {
+    expect(coinbaseConnector.capabilities.maxSubscriptionsPerConnection).toBe(150);
+    expect(coinbaseConnector.capabilities.subscriptionLimitSource).toContain('https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-rate-limits');
+    expect(createCoinbaseConnector({ maxProductsPerConnection: 10 }).capabilities.maxSubscriptionsPerConnection).toBe(30);
+    const five = ['A-USD', 'B-USD', 'C-USD', 'D-USD', 'E-USD'].map((p) => sub(p, 'book'));
+    expect(coinbaseConnector.plan(five, EP)).toHaveLength(2); // so the runner never puts a 5th book on a connection
+  });
+
+  it('one subscribe / unsubscribe message per channel in use, with a fresh JWT when configured; the simulator streams them', () => {
+    const [plan] = coinbaseConnector.plan([sub('BTC-USD', 'book')], EP);
+    const add = coinbaseConnector.subscribeFrames!([sub('ETH-USD', 'book'), sub('ETH-USD', 'trades'), sub('SOL-USD', 'book')], plan);
+    expect(add.map((f) => JSON.parse(f))).toEqual([
+      { type: 'subscribe', product_ids: ['ETH-USD', 'SOL-USD'], channel: 'level2' },
+      { type: 'subscribe', product_ids: ['ETH-USD'], channel: 'market_trades' },
+    ]);
+    expect(JSON.parse(coinbaseConnector.unsubscribeFrames!([sub('ETH-USD', 'book')], plan)[0])).toEqual({ type: 'unsubscribe', product_ids: ['ETH-USD'], channel: 'level2' });
+    let n = 0;
+    const authed = createCoinbaseConnector({ jwt: () => `t${++n}` });
+    expect(JSON.parse(authed.subscribeFrames!([sub('ETH-USD', 'book')], plan)[0]).jwt).toBe('t1');
+    expect(JSON.parse(authed.unsubscribeFrames!([sub('ETH-USD', 'book')], plan)[0]).jwt).toBe('t2');
+    expect(coinbaseConnector.replay.onClientFrame(add[0]).subscribe).toEqual(['level2:ETH-USD', 'level2:SOL-USD', COINBASE_CONNECTION_TOPIC]);
+  });
+
+  it('updateSession maps added products and their alias to their keys', () => {
+    const [plan] = coinbaseConnector.plan([sub('BTC-USD', 'book')], EP);
+    const session = coinbaseConnector.newSession(plan);
+    const usdc: CoinbaseInstrument = { ...inst('ETH-USDC'), alias: 'ETH-USD' };
+    coinbaseConnector.updateSession!(session, 'add', [{ instrument: usdc, channel: 'book' }], []);
+    expect(session.keys.get('ETH-USDC')).toBe('spot:ETH-USDC');
+    expect(session.keys.get('ETH-USD')).toBe('spot:ETH-USDC');
+  });
+});

@@ -1,46 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Level } from '../../src/core/events.ts';
 import { canonicalSymbol, instrumentKey, type Instrument, type MarketType } from '../../src/core/instruments.ts';
-import { L2Book } from '../../src/pipeline/book.ts';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
 import { Consolidator, type Summary } from '../../src/pipeline/consolidate.ts';
+import { TestBooks } from '../helpers/books.ts';
 
 function instrument(venue: string, base: string, quote: string, type: MarketType = 'spot'): Instrument {
   const venueSymbol = `${base}${quote}`;
   return { venue, key: instrumentKey(type, venueSymbol), venueSymbol, symbol: canonicalSymbol(base, quote, type), base, quote, type, ...(type === 'spot' ? {} : { settle: quote }) };
-}
-
-/** A venue book published on the bus the way the sync stage does it. */
-class Feed {
-  readonly book: L2Book;
-  constructor(
-    private readonly bus: Bus,
-    readonly instrument: Instrument,
-  ) {
-    this.book = new L2Book(instrument.venue, instrument.key, instrument.symbol, instrument.venueSymbol);
-  }
-
-  snapshot(bids: Level[], asks: Level[], recvTs = Date.now()): this {
-    this.book.loadSnapshot(bids, asks);
-    this.book.valid = true;
-    this.book.ts = recvTs - 5;
-    this.book.recvTs = recvTs;
-    this.bus.publish('book', { kind: 'snapshot', instrument: this.instrument, book: this.book, bids, asks });
-    return this;
-  }
-
-  delta(bids: Level[], asks: Level[], recvTs = Date.now()): this {
-    this.book.applyLevels(bids, asks);
-    this.book.ts = recvTs - 5;
-    this.book.recvTs = recvTs;
-    this.bus.publish('book', { kind: 'delta', instrument: this.instrument, book: this.book, bids, asks });
-    return this;
-  }
-
-  reset(reason = 'gap'): void {
-    this.book.reset();
-    this.bus.publish('book_reset', { instrument: this.instrument, reason, ts: Date.now() });
-  }
 }
 
 const T0 = 1_700_000_000_000;
@@ -48,9 +15,11 @@ const T0 = 1_700_000_000_000;
 function setup(opts: { quoteGroups?: string[][]; maxQuoteAgeMs?: number; summaryIntervalMs?: number; maxPriceLevels?: number } = {}) {
   const bus = new Bus();
   const connected = new Map<string, boolean>();
-  const c = new Consolidator({ bus, ...opts, isVenueConnected: (v) => connected.get(v) ?? true });
-  const feed = (venue: string, base = 'BTC', quote = 'USDT', type: MarketType = 'spot') => new Feed(bus, instrument(venue, base, quote, type));
-  return { bus, c, feed, connected };
+  // The venues' books as the sync stage keeps them (the read model), published on the bus as book events.
+  const books = new TestBooks(bus, 5);
+  const c = new Consolidator({ bus, book: books.lookup, ...opts, isVenueConnected: (v) => connected.get(v) ?? true });
+  const feed = (venue: string, base = 'BTC', quote = 'USDT', type: MarketType = 'spot') => books.feed(instrument(venue, base, quote, type));
+  return { bus, c, feed, connected, books };
 }
 
 beforeEach(() => {
@@ -345,7 +314,7 @@ describe('summary stream', () => {
     vi.advanceTimersByTime(1000);
     expect(got.at(-1)!.excluded).toEqual([{ venue: 'a', reason: 'invalid' }]);
     connected.set('b', false);
-    bus.publish('venue_status', { venue: 'b', connId: 'c0', state: 'closed', ts: Date.now() });
+    bus.publish('venue_status', { kind: 'venue_status', venue: 'b', connId: 'c0', state: 'closed', detail: null, ts: Date.now() });
     vi.advanceTimersByTime(1000);
     expect(got.at(-1)!.venues).toEqual([]);
     expect(got.at(-1)!.excluded).toEqual([

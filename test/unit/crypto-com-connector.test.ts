@@ -226,3 +226,33 @@ describe('crypto-com replay hooks', () => {
     ]);
   });
 });
+
+describe('crypto-com on-demand subscriptions', () => {
+  it('declares 400 channels per connection', () => {
+    expect(cryptoComConnector.capabilities.maxSubscriptionsPerConnection).toBe(CRYPTO_COM_MAX_CHANNELS_PER_CONNECTION);
+    expect(cryptoComConnector.capabilities.subscriptionLimitSource).toContain('40107');
+  });
+
+  it('one subscribe / unsubscribe request per API generation, unique ids, a nonce, v1 books as snapshot + deltas', () => {
+    const [plan] = planCryptoCom([sub('BTC_USDT', 'book', 10)], EP);
+    const add = cryptoComConnector.subscribeFrames!([sub('ETH_USDT', 'book', 10), sub('ETH_USDT', 'trades')], plan).map((f) => JSON.parse(f) as Req);
+    expect(add).toHaveLength(1);
+    expect(add[0]).toMatchObject({ method: 'subscribe', params: { channels: ['book.ETH_USDT.10', 'trade.ETH_USDT'], book_subscription_type: 'SNAPSHOT_AND_UPDATE' } });
+    expect(typeof add[0].nonce).toBe('number');
+    const rm = cryptoComConnector.unsubscribeFrames!([sub('ETH_USDT', 'book', 10)], plan).map((f) => JSON.parse(f) as Req);
+    expect(rm[0]).toMatchObject({ method: 'unsubscribe', params: { channels: ['book.ETH_USDT.10'] } });
+    expect(rm[0].id).toBeGreaterThan(add[0].id);
+    const v2 = JSON.parse(cryptoComConnector.subscribeFrames!([sub('A_B', 'book', 150, 'v2')], plan)[0]) as Req;
+    expect(v2.params).toEqual({ channels: ['book.A_B.150'] });
+    expect(cryptoComReplay.onClientFrame(JSON.stringify(add[0])).subscribe).toEqual(['book.ETH_USDT.10', 'trade.ETH_USDT']);
+  });
+
+  it('updateSession maps added instruments and remembers subscribe requests for rate-limit re-sends', () => {
+    const [plan] = planCryptoCom([sub('BTC_USDT', 'book', 10)], EP);
+    const session = cryptoComConnector.newSession(plan);
+    const frames = cryptoComConnector.subscribeFrames!([sub('ETH_USDT', 'book', 10)], plan);
+    expect(cryptoComConnector.updateSession!(session, 'add', [sub('ETH_USDT', 'book', 10)], frames)).toBe(frames);
+    expect(session.keys.get('ETH_USDT')).toBe('spot:ETH_USDT');
+    expect(session.requests.get(String((JSON.parse(frames[0]) as Req).id))).toBe(frames[0]);
+  });
+});

@@ -2,21 +2,23 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Level } from '../../src/core/events.ts';
 import { canonicalSymbol, instrumentKey, type Instrument } from '../../src/core/instruments.ts';
 import { L2Book } from '../../src/pipeline/book.ts';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
 import { HealthMonitor, type VenueCounters, type VenueHealthReport } from '../../src/pipeline/health.ts';
+import { publishBook as publishBookEvent, publishDelta, publishReset } from '../helpers/books.ts';
 
 function instrument(venue: string, base = 'BTC', quote = 'USDT'): Instrument {
   const venueSymbol = `${base}${quote}`;
   return { venue, key: instrumentKey('spot', venueSymbol), venueSymbol, symbol: canonicalSymbol(base, quote, 'spot'), base, quote, type: 'spot' };
 }
 
-/** Publishes a real book on the bus with the given venue and receive times. */
+/** Loads a real book (a rebuild) and publishes it on the bus as a `book_snapshot` with the given venue and receive times. */
 function publishBook(bus: Bus, inst: Instrument, book: L2Book, ts: number, recvTs: number, levels: { bids: Level[]; asks: Level[] } = { bids: [['100', '1']], asks: [['101', '1']] }): void {
   book.loadSnapshot(levels.bids, levels.asks);
   book.valid = true;
+  book.epoch++;
   book.ts = ts;
   book.recvTs = recvTs;
-  bus.publish('book', { kind: 'snapshot', instrument: inst, book, ...levels });
+  publishBookEvent(bus, inst, book);
 }
 
 const T0 = 1_700_000_000_000;
@@ -45,7 +47,7 @@ describe('health math', () => {
       const now = Date.now(); // T0 + i * 100
       publishBook(bus, inst, book, now - (i % 2 === 0 ? 10 : 30), now);
       if (i % 2 === 0) {
-        bus.publish('trade', { instrument: inst, event: { type: 'trade', venue: 'a', key: inst.key, price: '100', size: '1', side: 'buy', tradeId: String(i), ts: now - 20, recvTs: now } });
+        bus.publish('trade', { kind: 'trade', instrument: inst, price: '100', size: '1', side: 'buy', tradeId: String(i), ts: now - 20, recvTs: now });
       }
       vi.advanceTimersByTime(100);
     }
@@ -67,6 +69,27 @@ describe('health math', () => {
     expect(byVenue(reports[1], 'a').updatesPerSecond).toBe(2);
     expect(byVenue(reports[1], 'a').latencyMs).toBe(50);
     h.stop();
+  });
+
+  it('counts book deltas and tickers from the bus as updates too, each with its own venue and receive time', () => {
+    const bus = new Bus();
+    const h = new HealthMonitor({ intervalMs: 1000, staleAfterMs: 10000, bus, venues: ['a'] });
+    const inst = instrument('a');
+    const book = new L2Book('a', inst.key, inst.symbol, inst.venueSymbol);
+    publishBook(bus, inst, book, T0 - 10, T0); // latency 10
+    vi.advanceTimersByTime(500);
+    book.applyLevels([['100', '2']], []);
+    book.ts = Date.now() - 30;
+    book.recvTs = Date.now();
+    publishDelta(bus, inst, book, [['100', '2']], []); // latency 30
+    bus.publish('ticker', { kind: 'ticker', instrument: inst, bidPrice: '100', bidSize: '2', askPrice: '101', askSize: '1', last: null, volume24h: null, ts: Date.now() - 20, recvTs: Date.now() }); // latency 20
+    vi.advanceTimersByTime(500);
+    const r = byVenue(h.refresh(), 'a');
+    expect(r.updatesPerSecond).toBe(3); // 3 updates in 1 s
+    expect(r.latencyMs).toBe(20);
+    expect(r.lastUpdate).toBe(T0 + 500);
+    expect(r.books).toEqual({ total: 1, valid: 1 });
+    expect(r.healthy).toBe(true);
   });
 
   it('turns a venue unhealthy when its updates stop for longer than staleAfterMs, and healthy again on the next update', () => {
@@ -96,15 +119,15 @@ describe('health math', () => {
     const bus = new Bus();
     const h = new HealthMonitor({ bus, staleAfterMs: 60000 });
     h.onFrame('a', T0, T0);
-    bus.publish('venue_status', { venue: 'a', connId: 'spot-0', state: 'open', ts: T0 });
-    bus.publish('venue_status', { venue: 'a', connId: 'spot-1', state: 'open', ts: T0 });
+    bus.publish('venue_status', { kind: 'venue_status', venue: 'a', connId: 'spot-0', state: 'open', detail: null, ts: T0 });
+    bus.publish('venue_status', { kind: 'venue_status', venue: 'a', connId: 'spot-1', state: 'open', detail: null, ts: T0 });
     expect(byVenue(h.refresh(), 'a')).toMatchObject({ healthy: true, connected: true, reconnects: 0 });
-    bus.publish('venue_status', { venue: 'a', connId: 'spot-1', state: 'closed', detail: 'code 1006', ts: T0 });
-    bus.publish('venue_status', { venue: 'a', connId: 'spot-1', state: 'reconnecting', detail: 'attempt 1 in 500 ms', ts: T0 });
+    bus.publish('venue_status', { kind: 'venue_status', venue: 'a', connId: 'spot-1', state: 'closed', detail: 'code 1006', ts: T0 });
+    bus.publish('venue_status', { kind: 'venue_status', venue: 'a', connId: 'spot-1', state: 'reconnecting', detail: 'attempt 1 in 500 ms', ts: T0 });
     let r = byVenue(h.refresh(), 'a');
     expect(r).toMatchObject({ healthy: false, connected: false, reconnects: 1 });
     expect(r.errorMessage).toBe('disconnected (spot-1 reconnecting: attempt 1 in 500 ms)');
-    bus.publish('venue_status', { venue: 'a', connId: 'spot-1', state: 'open', ts: T0 });
+    bus.publish('venue_status', { kind: 'venue_status', venue: 'a', connId: 'spot-1', state: 'open', detail: null, ts: T0 });
     r = byVenue(h.refresh(), 'a');
     expect(r).toMatchObject({ healthy: true, connected: true, reconnects: 1 });
   });
@@ -119,11 +142,11 @@ describe('health math', () => {
     publishBook(bus, x, bx, T0, T0);
     publishBook(bus, y, by, T0, T0);
     bx.reset();
-    bus.publish('book_reset', { instrument: x, reason: 'gap', ts: T0 });
+    publishReset(bus, x, bx, 'gap', T0);
     let r = byVenue(h.refresh(), 'a');
     expect(r).toMatchObject({ healthy: true, gaps: 1, books: { total: 2, valid: 1 } });
     by.reset();
-    bus.publish('book_reset', { instrument: y, reason: 'checksum', ts: T0 });
+    publishReset(bus, y, by, 'checksum', T0);
     r = byVenue(h.refresh(), 'a');
     expect(r).toMatchObject({ healthy: false, gaps: 1, books: { total: 2, valid: 0 }, errorMessage: 'all 2 books resyncing' });
     publishBook(bus, y, by, T0, T0);

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { CRC32_INIT, crc32, crc32Ascii, crc32Signed, crc32Unsigned } from '../../src/core/crc32.ts';
 import type { Instrument } from '../../src/core/instruments.ts';
 import type { Level } from '../../src/core/events.ts';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
 import { BookSync, type ResyncReason } from '../../src/pipeline/sync.ts';
 import { krakenChecksumMatches, krakenChecksumOf, krakenChecksumString, type LevelSource } from '../../src/venues/kraken/checksum.ts';
 import { krakenConnector } from '../../src/venues/kraken/connector.ts';

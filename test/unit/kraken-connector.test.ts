@@ -258,3 +258,34 @@ describe.skipIf(!recPath)('kraken against the recording', () => {
     expect(data).toBe(4430 - control);
   });
 });
+
+describe('kraken on-demand subscriptions', () => {
+  it('declares its per-connection bound (ours: Kraken documents none)', () => {
+    expect(krakenConnector.capabilities.maxSubscriptionsPerConnection).toBe(100);
+    expect(krakenConnector.capabilities.subscriptionLimitSource).toContain('https://docs.kraken.com/exchange/api-reference/spot-websocket');
+  });
+
+  it('subscribe / unsubscribe in the protocol of the connection URL, one request per channel and depth', () => {
+    const [v1] = krakenConnector.plan([sub('XBT/USD', 'book')], V1);
+    const add = krakenConnector.subscribeFrames!([sub('ETH/USD', 'book', 25), sub('XDG/USD', 'book', 20), sub('ETH/USD', 'trades')], v1);
+    expect(add.map((f) => JSON.parse(f))).toEqual([
+      { event: 'subscribe', pair: ['ETH/USD', 'XDG/USD'], subscription: { name: 'book', depth: 25 } },
+      { event: 'subscribe', pair: ['ETH/USD'], subscription: { name: 'trade' } },
+    ]);
+    expect(JSON.parse(krakenConnector.unsubscribeFrames!([sub('ETH/USD', 'book', 25)], v1)[0])).toEqual({ event: 'unsubscribe', pair: ['ETH/USD'], subscription: { name: 'book', depth: 25 } });
+    const [v2] = krakenConnector.plan([sub('XBT/USD', 'book')], V2);
+    expect(JSON.parse(krakenConnector.subscribeFrames!([sub('XDG/USD', 'book', 10)], v2)[0])).toEqual({
+      method: 'subscribe',
+      params: { channel: 'book', symbol: ['DOGE/USD'], depth: 10, snapshot: true },
+    });
+    expect(krakenConnector.replay.onClientFrame(add[0]).subscribe).toEqual(['book:ETH/USD', 'book:XDG/USD']);
+  });
+
+  it('updateSession adds the instruments to both lookups (v2 with their precisions)', () => {
+    const [v2] = krakenConnector.plan([sub('XBT/USD', 'book')], V2);
+    const session = krakenConnector.newSession(v2);
+    krakenConnector.updateSession!(session, 'add', [sub('ETH/USD', 'book')], []);
+    expect(session.v1.get('ETH/USD')).toBe('spot:ETH/USD');
+    expect(session.v2.get('ETH/USD')).toEqual({ key: 'spot:ETH/USD', pricePrecision: 1, qtyPrecision: 8 });
+  });
+});

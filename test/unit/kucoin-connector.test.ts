@@ -291,3 +291,38 @@ describe('kucoin replay hooks', () => {
     expect(kucoinReplay.recordedSubscriptions(connect.addr, [...sends, '{"id":2,"type":"unsubscribe","topic":"/market/ticker:EQZ-BTC"}'])).toHaveLength(29);
   });
 });
+
+describe('kucoin on-demand subscriptions', () => {
+  it('declares 300 topics per connection', () => {
+    expect(kucoinConnector.capabilities.maxSubscriptionsPerConnection).toBe(300);
+    expect(kucoinConnector.capabilities.subscriptionLimitSource).toContain('300 topics per connection');
+  });
+
+  it('subscribe / unsubscribe per channel, ≤ 100 symbols each, ids distinct from the plan ids; the simulator acks', () => {
+    const [plan] = planKucoin([sub('BTC-USDT', 'book')], EP);
+    const syms = Array.from({ length: 101 }, (_, i) => `C${i}-USDT`);
+    const add = kucoinConnector.subscribeFrames!(syms.map((s) => sub(s, 'book')), plan);
+    const parsed = add.map((f) => JSON.parse(f) as { id: string; type: string; topic: string; privateChannel: boolean; response: boolean });
+    expect(parsed.map((o) => o.topic.split(',').length)).toEqual([100, 1]);
+    expect(parsed[1]).toMatchObject({ type: 'subscribe', topic: '/market/level2:C100-USDT', privateChannel: false, response: true });
+    expect(parsed.every((o) => typeof o.id === 'string' && o.id.startsWith('add-'))).toBe(true);
+    const rm = JSON.parse(kucoinConnector.unsubscribeFrames!([sub('ETH-USDT', 'ticker')], plan)[0]) as { id: string; type: string; topic: string };
+    expect(rm).toMatchObject({ type: 'unsubscribe', topic: '/market/ticker:ETH-USDT' });
+    expect(kucoinReplay.onClientFrame(add[1])).toEqual({ subscribe: ['/market/level2:C100-USDT'], replies: [JSON.stringify({ id: parsed[1].id, type: 'ack' })] });
+  });
+
+  it('updateSession sends at once on a usable connection, else queues behind the welcome subscription', () => {
+    const [plan] = planKucoin([sub('BTC-USDT', 'book')], EP);
+    const session = kucoinConnector.newSession(plan);
+    const early = kucoinConnector.subscribeFrames!([sub('ETH-USDT', 'book')], plan);
+    expect(kucoinConnector.updateSession!(session, 'add', [sub('ETH-USDT', 'book')], early)).toEqual([]);
+    expect(session.keys.get('ETH-USDT')).toBe('spot:ETH-USDT');
+    // The welcome sends the plan's subscription and the queued one.
+    const welcome = decodeKucoin({ data: '{"id":"x","type":"welcome"}', recvTs: 0 }, session);
+    expect(welcome.replies).toEqual([...kucoinSubscribeFrames([sub('BTC-USDT', 'book')]), ...early]);
+    const late = kucoinConnector.subscribeFrames!([sub('SOL-USDT', 'trades')], plan);
+    expect(kucoinConnector.updateSession!(session, 'add', [sub('SOL-USDT', 'trades')], late)).toEqual(late);
+    const ackId = (JSON.parse(late[0]) as { id: string }).id;
+    expect(decodeKucoin({ data: JSON.stringify({ id: ackId, type: 'ack' }), recvTs: 0 }, session).signal).toEqual({ kind: 'subscribed', detail: '/market/match:SOL-USDT' });
+  });
+});

@@ -10,7 +10,7 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Level } from '../../src/core/events.ts';
 import type { Instrument } from '../../src/core/instruments.ts';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
 import { BookSync, type ResyncReason } from '../../src/pipeline/sync.ts';
 import { okxChecksumMatches, okxChecksumOf, okxChecksumString, type LevelSource } from '../../src/venues/okx/checksum.ts';
 import { okxConnector } from '../../src/venues/okx/connector.ts';

@@ -216,3 +216,31 @@ describe.skipIf(!recPath)('okx against the recording', () => {
     expect([data, control]).toEqual([392, 18]);
   });
 });
+
+describe('okx on-demand subscriptions', () => {
+  it('declares 150 args per connection (ours); plan() keeps fewer than 30 depth channels (OKX)', () => {
+    expect(okxConnector.capabilities.maxSubscriptionsPerConnection).toBe(150);
+    expect(okxConnector.capabilities.subscriptionLimitSource).toContain('https://www.okx.com/docs-v5/en/#overview-websocket');
+    const books = Array.from({ length: OKX_MAX_BOOK_CHANNELS_PER_CONNECTION + 1 }, (_, i) => sub(`C${i}-USDT`, 'book'));
+    expect(okxConnector.plan(books, EP)).toHaveLength(2);
+  });
+
+  it('subscribe / unsubscribe requests of at most 50 args; the simulator acks every arg', () => {
+    const [plan] = okxConnector.plan([sub('BTC-USDT', 'book')], EP);
+    const subs = Array.from({ length: 51 }, (_, i) => sub(`C${i}-USDT`, 'trades'));
+    const add = okxConnector.subscribeFrames!(subs, plan);
+    expect(add.map((f) => argsOf([f]).length)).toEqual([50, 1]);
+    expect(JSON.parse(add[1])).toEqual({ op: 'subscribe', args: [{ channel: 'trades', instId: 'C50-USDT' }] });
+    expect(JSON.parse(okxConnector.unsubscribeFrames!([sub('ETH-USDT', 'book', 5)], plan)[0])).toEqual({ op: 'unsubscribe', args: [{ channel: 'books5', instId: 'ETH-USDT' }] });
+    const sim = okxConnector.replay.onClientFrame(add[1]);
+    expect(sim.subscribe).toEqual(['trades:C50-USDT']);
+    expect(JSON.parse(sim.replies![0])).toMatchObject({ event: 'subscribe', arg: { channel: 'trades', instId: 'C50-USDT' } });
+  });
+
+  it('updateSession maps added instIds to their keys', () => {
+    const [plan] = okxConnector.plan([sub('BTC-USDT', 'book')], EP);
+    const session = okxConnector.newSession(plan);
+    okxConnector.updateSession!(session, 'add', [sub('BTC-USD-SWAP', 'book', undefined, 'inverse')], []);
+    expect(session.keys.get('BTC-USD-SWAP')).toBe('inverse:BTC-USD-SWAP');
+  });
+});

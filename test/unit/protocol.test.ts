@@ -3,6 +3,7 @@ import {
   ClientMessageSchema,
   FEED_CHANNELS,
   MAX_FEED_ID_LENGTH,
+  PROTOCOL_VERSION,
   ServerMessageSchema,
   formatFeedId,
   parseClientMessage,
@@ -85,21 +86,103 @@ describe('client messages', () => {
 
 describe('server message schemas', () => {
   const base = { feed_id: 'bybit:BTC/USDT:USDT:book', venue: 'bybit', symbol: 'BTC/USDT:USDT' };
+  const level = (price: string, size: string, venue: string) => ({ price, size, venue });
+  const summaryBody = {
+    symbol: 'BTC/USD',
+    bids: [level('100', '1', 'a'), { ...level('99.5', '2', 'b'), symbol: 'BTC/USDT' }],
+    asks: [level('101', '1', 'b')],
+    nbbo: { bid: level('100', '1', 'a'), ask: level('101', '1', 'b') },
+    spread: 1,
+    spread_bps: 99.50248756,
+    mid: 100.5,
+    crossed: false,
+    venues: ['a', 'b'],
+    excluded: [{ venue: 'c', reason: 'stale' }],
+    quote_equivalence: ['USD', 'USDT'],
+    oracle: { source: 'pyth', feed_id: '0x' + 'ab'.repeat(32), price: 100.4, confidence: 0.05, publish_time: 1_700_000_000_000, deviation_bps: 9.96, stale: false },
+    venue_skew_ms: 12,
+    timestamp: 1_700_000_000_100,
+  };
+  const arbitrage = {
+    type: 'arbitrage',
+    feed_id: 'arbitrage',
+    id: 'arb-1',
+    revision: 0,
+    symbol: 'BTC/USDT',
+    buy_venue: 'a',
+    sell_venue: 'b',
+    buy_symbol: 'BTC/USDT',
+    sell_symbol: 'BTC/USDT',
+    buy_price: '100',
+    sell_price: '100.3',
+    gross_bps: 30,
+    buy_fee_bps: 5,
+    sell_fee_bps: 7.5,
+    profit_bps: 17.5,
+    profit_percentage: 0.175,
+    volume: 1.5,
+    depth_volume: 5,
+    timestamp: 1,
+    first_seen_at: 1,
+  };
+  const healthVenue = {
+    venue: 'a',
+    healthy: true,
+    last_update: 1,
+    error_message: null,
+    updates_per_second: 15,
+    latency_ms: 20,
+    error_count: 0,
+    reconnects: 0,
+    gaps: 0,
+    connected: true,
+    books: { total: 1, valid: 1 },
+  };
+
+  it('protocol version 2', () => {
+    expect(PROTOCOL_VERSION).toBe(2);
+  });
 
   it('accept every server message in its documented shape', () => {
     const msgs = [
-      { type: 'connection_established', client_id: '3b1f8f0e-1b2c-4a5d-9e6f-7a8b9c0d1e2f', message: 'hi' },
+      { type: 'connection_established', client_id: '3b1f8f0e-1b2c-4a5d-9e6f-7a8b9c0d1e2f', message: 'hi', protocol_version: PROTOCOL_VERSION },
       { type: 'subscription_confirmed', feed_id: base.feed_id },
+      { type: 'subscription_pending', feed_id: base.feed_id, reason: 'venue bybit is loading its instruments' },
       { type: 'unsubscription_confirmed', feed_id: base.feed_id },
       { type: 'available_feeds', feeds: [{ ...base, venue_symbol: 'BTCUSDT', channel: 'book' }] },
       { type: 'error', code: 'CLIENT_BAD_REQUEST', message: 'invalid JSON' },
       { type: 'error', code: 'CLIENT_BAD_REQUEST', message: 'unknown feed', feed_id: 'x:y:book' },
-      { type: 'book_snapshot', ...base, venue_symbol: 'BTCUSDT', seq: 12, ts: 1, recv_ts: 2, bids: [['100.5', '1']], asks: [['101', '2.5']] },
-      { type: 'book_snapshot', ...base, venue_symbol: 'BTCUSDT', seq: null, ts: 1, recv_ts: 2, bids: [], asks: [] },
-      { type: 'book_update', ...base, seq: 13, ts: 1, recv_ts: 2, bids: [['100.5', '0']], asks: [] },
-      { type: 'book_reset', ...base, reason: 'gap', ts: 3 },
+      { type: 'book_snapshot', ...base, venue_symbol: 'BTCUSDT', epoch: 1, seq: 12, ts: 1, recv_ts: 2, bids: [['100.5', '1']], asks: [['101', '2.5']] },
+      { type: 'book_snapshot', ...base, venue_symbol: 'BTCUSDT', epoch: 3, seq: null, ts: 1, recv_ts: 2, bids: [], asks: [] },
+      { type: 'book_update', ...base, epoch: 1, seq: 13, ts: 1, recv_ts: 2, bids: [['100.5', '0']], asks: [] },
+      { type: 'book_reset', ...base, epoch: 1, reason: 'gap', ts: 3 },
       { type: 'trade', ...base, feed_id: 'bybit:BTC/USDT:USDT:trades', price: '100', size: '0.1', side: 'buy', trade_id: 't1', ts: 1, recv_ts: 2 },
-      { type: 'ticker', ...base, feed_id: 'bybit:BTC/USDT:USDT:ticker', bid_price: '1', bid_size: '2', ask_price: '3', ask_size: '4', last: null, ts: 1, recv_ts: 2 },
+      { type: 'ticker', ...base, feed_id: 'bybit:BTC/USDT:USDT:ticker', bid_price: '1', bid_size: '2', ask_price: '3', ask_size: '4', last: null, volume_24h: '17573.9', ts: 1, recv_ts: 2 },
+      { type: 'ticker', ...base, feed_id: 'bybit:BTC/USDT:USDT:ticker', bid_price: null, bid_size: null, ask_price: null, ask_size: null, last: '5', volume_24h: null, ts: 1, recv_ts: 2 },
+      { type: 'summary', feed_id: 'consolidated:BTC/USD:summary', ...summaryBody },
+      { type: 'consolidated_book', feed_id: 'consolidated:BTC/USD:book', ...summaryBody, spread: null, spread_bps: null, mid: null, oracle: undefined, quote_equivalence: undefined, venue_skew_ms: undefined },
+      arbitrage,
+      { ...arbitrage, leg_skew_ms: 40 },
+      { type: 'health', feed_id: 'health', venues: [healthVenue, { ...healthVenue, venue: 'b', healthy: false, last_update: null, error_message: 'no update yet', latency_ms: null }], timestamp: 5 },
+      {
+        type: 'price_update',
+        data: {
+          feed_id: '0x' + 'ab'.repeat(32),
+          price: 61632.6,
+          confidence: 32.68548079,
+          exponent: -8,
+          status: 'trading',
+          timestamp: '2024-05-03T14:58:20.000Z',
+          source: 'pyth',
+          price_raw: '6163260000000',
+          conf_raw: '3268548079',
+          publish_time: 1714748300,
+          symbol: 'Crypto.BTC/USD',
+          ema_price: 61300.988,
+          ema_price_raw: '6130098800000',
+          recv_ts: 1,
+        },
+      },
     ];
     for (const m of msgs) {
       const r = ServerMessageSchema.safeParse(m);
@@ -109,12 +192,23 @@ describe('server message schemas', () => {
 
   it('reject wrong shapes', () => {
     const bad = [
-      { type: 'book_update', ...base, seq: 1, ts: 1, recv_ts: 2, bids: [[100.5, 1]], asks: [] }, // numbers, not strings
-      { type: 'book_update', ...base, seq: 1, ts: 1, recv_ts: 2, bids: [['1']], asks: [] }, // not a pair
+      { type: 'book_update', ...base, epoch: 1, seq: 1, ts: 1, recv_ts: 2, bids: [[100.5, 1]], asks: [] }, // numbers, not strings
+      { type: 'book_update', ...base, epoch: 1, seq: 1, ts: 1, recv_ts: 2, bids: [['1']], asks: [] }, // not a pair
       { type: 'trade', ...base, price: '1', size: '1', side: 'up', trade_id: 't', ts: 1, recv_ts: 1 },
       { type: 'error', message: 'no code' },
       { type: 'available_feeds', feeds: [{ ...base, venue_symbol: 'X', channel: 'candles' }] },
       { type: 'nope' },
+      // Protocol 1 shapes are no longer valid.
+      { type: 'connection_established', client_id: 'x', message: 'hi' }, // no protocol_version
+      { type: 'book_update', ...base, seq: 1, ts: 1, recv_ts: 2, bids: [], asks: [] }, // no epoch
+      { type: 'book_snapshot', ...base, venue_symbol: 'BTCUSDT', seq: 1, ts: 1, recv_ts: 2, bids: [], asks: [] }, // no epoch
+      { type: 'book_reset', ...base, reason: 'gap', ts: 3 }, // no epoch
+      { type: 'summary', feed_id: 'consolidated:BTC/USD:summary', ...summaryBody, spread: { abs: 1, bps: 99.5 } }, // spread object
+      { type: 'summary', feed_id: 'consolidated:BTC/USD:summary', ...summaryBody, spread_bps: undefined }, // no spread_bps
+      { type: 'summary', feed_id: 'consolidated:BTC/USD:summary', ...summaryBody, oracle: { ...summaryBody.oracle, feed_id: undefined, feedId: 'x' } }, // camelCase oracle
+      { ...arbitrage, profit_percentage: undefined }, // no profit_percentage
+      { ...arbitrage, buy_venue: undefined, buyVenue: 'a' }, // camelCase
+      { type: 'health', feed_id: 'health', venues: [{ ...healthVenue, last_update: undefined, lastUpdate: 1 }], timestamp: 5 }, // camelCase
     ];
     for (const m of bad) expect(ServerMessageSchema.safeParse(m).success, JSON.stringify(m)).toBe(false);
   });

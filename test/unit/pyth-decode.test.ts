@@ -11,12 +11,13 @@ import {
   filterEventForRequest,
   instrumentOf,
   matchesCatalogFilter,
-  parsePythFeedId,
   priceUpdateMessage,
   scaleDecimal,
   scaleToNumber,
 } from '../../src/oracle/pyth/decode.ts';
-import { PriceUpdateMessageSchema } from '../../src/protocol/messages.ts';
+import { PYTH_SOURCE, parsePythFeedId } from '../../src/oracle/pyth/ids.ts';
+import { PriceUpdateMessageSchema, type PriceUpdateMessage } from '../../src/protocol/messages.ts';
+import { priceUpdate } from '../../src/server/encode.ts';
 
 const SHARED = fileURLToPath(new URL('../../../shared/fixtures/pyth/', import.meta.url));
 const DOC_SSE = `${SHARED}doc_v2_updates_price_stream_sse.txt`;
@@ -60,6 +61,7 @@ describe('scaling by the exponent (price = integer × 10^expo)', () => {
 
 describe('feed ids', () => {
   it('accepts 64 hex digits with or without 0x, any case; names them 0x + lower case', () => {
+    expect(PYTH_SOURCE).toBe('pyth');
     expect(parsePythFeedId(BTC)).toBe(BTC);
     expect(parsePythFeedId(BTC.slice(2))).toBe(BTC);
     expect(parsePythFeedId(BTC.toUpperCase().replace('0X', '0x'))).toBe(BTC);
@@ -95,6 +97,10 @@ describe('SSE event data', () => {
         proofAvailableTime: 1714748302,
         prevPublishTime: 1714748300,
         recvTs: 1_714_748_303_000,
+        // The decoder knows no catalog: symbol and instrument are filled in by the source; a fresh price is trading.
+        symbol: null,
+        instrument: null,
+        status: 'trading',
       },
     ]);
     const second = decodePriceEvent(blocks[1].replace(/^data:/, '').trim(), 0);
@@ -194,6 +200,11 @@ describe('client protocol price_update (seed format)', () => {
       },
     });
     expect(priceUpdateMessage(r.updates[0], 'stale', null).data).toMatchObject({ status: 'stale', symbol: null });
+    // The client encoder builds the same message from the price alone (its own status and symbol).
+    const withMeta = { ...r.updates[0], symbol: 'Crypto.BTC/USD', instrument: 'BTC/USD' };
+    expect(priceUpdate(withMeta)).toEqual(m);
+    expect(PriceUpdateMessageSchema.parse(priceUpdate(withMeta))).toEqual(m);
+    expect((priceUpdate({ ...r.updates[0], status: 'stale' }) as PriceUpdateMessage).data).toMatchObject({ status: 'stale', symbol: null });
   });
 });
 

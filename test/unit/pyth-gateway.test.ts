@@ -1,7 +1,8 @@
 /**
  * The gateway with a venue and Pyth (both from the simulator: the Coinbase recording and the project's Hermes
  * fixture): the consolidated BTC/USD summary carries the Pyth price and the mid's deviation, which is also exported
- * as `tributary_oracle_deviation_bps`; clients watching a Pyth feed get `price_update` on the bus.
+ * as `tributary_oracle_deviation_bps`; the Pyth prices of a watched feed are on the bus (`oracle_price`), which the
+ * servers encode as `price_update`.
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,8 @@ import { configFromObject } from '../../src/config/index.ts';
 import { Gateway } from '../../src/main.ts';
 import { createLogger } from '../../src/obs/log.ts';
 import { pythSseReplayHooks } from '../../src/oracle/pyth/decode.ts';
+import { PriceUpdateMessageSchema } from '../../src/protocol/messages.ts';
+import { priceUpdate } from '../../src/server/encode.ts';
 import { loadRecording } from '../../src/replay/recording.ts';
 import { startSimulator, type Simulator } from '../../src/replay/simulator.ts';
 import { getConnector } from '../../src/venues/index.ts';
@@ -45,12 +48,15 @@ describe.skipIf(!coinbase)('gateway: oracle vs market', () => {
       venues: ['coinbase'],
       serve: false,
       endpoints: new Map([['coinbase', { wsBase: sim.wsBase('coinbase'), restBase: sim.restBase('coinbase') }]]),
-      pyth: { sseUrl: `${sim.restBase('pyth')}/v2/updates/price/stream`, restBase: sim.restBase('pyth') },
+      sources: { pyth: { sseUrl: `${sim.restBase('pyth')}/v2/updates/price/stream`, restBase: sim.restBase('pyth') } },
     });
+    // What a client of the feed gets: every `oracle_price` update of the feed, encoded as the server does.
     const messages: { feedId: string; message: { type?: string } }[] = [];
-    gw.bus.on('feed_data', (m) => messages.push(m as (typeof messages)[number]));
+    gw.bus.on('oracle_price', (ev) => {
+      for (const u of ev.updates) messages.push({ feedId: u.id, message: PriceUpdateMessageSchema.parse(priceUpdate(u)) });
+    });
     await gw.start();
-    gw.acquire(BTC);
+    expect(gw.pipeline.acquire(BTC)).toEqual({ state: 'active' });
     const s = await waitFor(() => {
       const x = gw!.consolidator.getSummary('BTC/USD');
       return x?.oracle && x.mid !== null ? x : undefined;
@@ -62,8 +68,11 @@ describe.skipIf(!coinbase)('gateway: oracle vs market', () => {
     expect(Math.abs(s.oracle!.deviationBps!)).toBeLessThan(100); // realistic: fixture and recording agree within 1 %
     await waitFor(async () => /tributary_oracle_deviation_bps\{symbol="BTC\/USD"\} -?\d/.test(await gw!.metrics.registry.metrics()), 10000, 'deviation metric');
     await waitFor(() => messages.some((m) => m.feedId === BTC && m.message.type === 'price_update'), 10000, 'price_update on the bus');
-    expect(gw.listFeeds().filter((f) => f.venue === 'pyth').map((f) => f.id)).toContain(BTC);
-    expect(gw.getFeed(BTC.slice(2).toUpperCase())?.feed_id).toBe(BTC);
-    expect(gw.oracles()).toEqual([expect.objectContaining({ source: 'pyth', connected: true })]);
+    expect(gw.pipeline.listFeeds().filter((f) => f.venue === 'pyth').map((f) => f.id)).toContain(BTC);
+    expect(gw.pipeline.getFeed(BTC.slice(2).toUpperCase())?.feed_id).toBe(BTC);
+    expect(gw.pipeline.oracles()).toEqual([expect.objectContaining({ source: 'pyth', connected: true })]);
+    // The feed's state for a new subscriber is its latest price.
+    const state = gw.pipeline.feedState(BTC);
+    expect(state).toMatchObject({ kind: 'oracle_price', source: 'pyth', updates: [expect.objectContaining({ id: BTC, instrument: 'BTC/USD' })] });
   });
 });

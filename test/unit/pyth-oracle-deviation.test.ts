@@ -4,11 +4,13 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canonicalSymbol, instrumentKey, type Instrument } from '../../src/core/instruments.ts';
+import type { OraclePrice } from '../../src/core/events.ts';
 import { decodeParsedEntry } from '../../src/oracle/pyth/decode.ts';
-import { L2Book } from '../../src/pipeline/book.ts';
-import { Bus, type OraclePrice } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
 import { Consolidator, type Summary } from '../../src/pipeline/consolidate.ts';
 import { ConsolidatedBookSchema } from '../../src/protocol/messages.ts';
+import { consolidatedBookMessage } from '../../src/server/encode.ts';
+import { TestBooks } from '../helpers/books.ts';
 
 const BTC = '0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43';
 const T0 = 1_786_310_820_000;
@@ -17,12 +19,9 @@ function instrument(venue: string, base: string, quote: string): Instrument {
   return { venue, key: instrumentKey('spot', `${base}${quote}`), venueSymbol: `${base}${quote}`, symbol: canonicalSymbol(base, quote, 'spot'), base, quote, type: 'spot' };
 }
 
-function book(bus: Bus, inst: Instrument, bid: string, ask: string): void {
-  const b = new L2Book(inst.venue, inst.key, inst.symbol, inst.venueSymbol);
-  b.loadSnapshot([[bid, '1']], [[ask, '1']]);
-  b.valid = true;
-  b.ts = b.recvTs = Date.now();
-  bus.publish('book', { kind: 'snapshot', instrument: inst, book: b, bids: [[bid, '1']], asks: [[ask, '1']] });
+/** Loads a one-level book of `inst` (its venue time = receive time = now) and publishes it as a `book_snapshot`. */
+function book(books: TestBooks, inst: Instrument, bid: string, ask: string): void {
+  books.feed(inst).snapshot([[bid, '1']], [[ask, '1']], Date.now(), Date.now());
 }
 
 function oracle(price: string, publish: number): OraclePrice {
@@ -39,10 +38,11 @@ function oracle(price: string, publish: number): OraclePrice {
 
 function setup(quoteGroups: string[][] = []) {
   const bus = new Bus();
-  const c = new Consolidator({ bus, summaryIntervalMs: 100, quoteGroups, isVenueConnected: () => true, oracleInstrument: (_s, id) => (id === BTC ? 'BTC/USD' : undefined) });
+  const books = new TestBooks(bus);
+  const c = new Consolidator({ bus, book: books.lookup, summaryIntervalMs: 100, quoteGroups, isVenueConnected: () => true, oracleInstrument: (_s, id) => (id === BTC ? 'BTC/USD' : undefined) });
   const seen: Summary[] = [];
   c.subscribe((s) => seen.push(s));
-  return { bus, c, seen };
+  return { bus, books, c, seen };
 }
 
 beforeEach(() => {
@@ -53,24 +53,30 @@ afterEach(() => vi.useRealTimers());
 
 describe('oracle deviation on summaries', () => {
   it('attaches the Pyth price and the mid deviation (bps) to the same instrument', () => {
-    const { bus, c, seen } = setup();
-    book(bus, instrument('coinbase', 'BTC', 'USD'), '65090', '65110'); // mid 65100
-    bus.publish('oracle_price', { source: 'pyth', updates: [oracle('6509000000000', 1786310820)], binary: null, recvTs: Date.now() }); // 65090
+    const { bus, books, c, seen } = setup();
+    book(books, instrument('coinbase', 'BTC', 'USD'), '65090', '65110'); // mid 65100
+    bus.publish('oracle_price', { kind: 'oracle_price', source: 'pyth', updates: [oracle('6509000000000', 1786310820)], binary: null, recvTs: Date.now() }); // 65090
     vi.advanceTimersByTime(150);
     const s = c.getSummary('BTC/USD')!;
-    expect(s.oracle).toEqual({ source: 'pyth', feedId: BTC, price: 65090, confidence: 20, publishTime: 1786310820_000, deviationBps: Number((((65100 - 65090) / 65090) * 10000).toPrecision(12)) });
+    const deviationBps = Number((((65100 - 65090) / 65090) * 10000).toPrecision(12));
+    expect(s.oracle).toEqual({ source: 'pyth', feedId: BTC, price: 65090, confidence: 20, publishTime: 1786310820_000, deviationBps });
     expect(s.oracle!.deviationBps).toBeCloseTo(1.5363, 3);
     expect(seen[seen.length - 1].oracle?.price).toBe(65090);
-    expect(() => ConsolidatedBookSchema.parse({ ...s, type: 'consolidated_book', feed_id: 'consolidated:BTC/USD:book' })).not.toThrow();
+    // On the wire (snake_case, the one encoder): the oracle block, with `stale` always present.
+    const wire = consolidatedBookMessage('consolidated:BTC/USD:book', s) as Record<string, unknown>;
+    expect(() => ConsolidatedBookSchema.parse(wire)).not.toThrow();
+    expect(wire.oracle).toEqual({ source: 'pyth', feed_id: BTC, price: 65090, confidence: 20, publish_time: 1786310820_000, deviation_bps: deviationBps, stale: false });
+    expect(wire).toMatchObject({ spread: 20, mid: 65100 });
+    expect(wire.spread_bps).toBeCloseTo((20 / 65100) * 10000, 9);
   });
 
   it('meets BTC/USDT books under a USDT = USD quote group, and re-emits when only the oracle moves', () => {
-    const { bus, c, seen } = setup([['USDT', 'USD', 'USDC']]);
-    book(bus, instrument('bybit', 'BTC', 'USDT'), '65120', '65130'); // mid 65125
+    const { bus, books, c, seen } = setup([['USDT', 'USD', 'USDC']]);
+    book(books, instrument('bybit', 'BTC', 'USDT'), '65120', '65130'); // mid 65125
     vi.advanceTimersByTime(150);
     expect(c.getSummary('BTC/USDT')!.oracle).toBeUndefined();
     const before = seen.length;
-    bus.publish('oracle_price', { source: 'pyth', updates: [oracle('6510000000000', 1786310821)], binary: null, recvTs: Date.now() });
+    bus.publish('oracle_price', { kind: 'oracle_price', source: 'pyth', updates: [oracle('6510000000000', 1786310821)], binary: null, recvTs: Date.now() });
     vi.advanceTimersByTime(150);
     expect(seen.length).toBe(before + 1);
     const s = seen[seen.length - 1];
@@ -78,20 +84,16 @@ describe('oracle deviation on summaries', () => {
     expect(s.oracle?.deviationBps).toBeCloseTo(((65125 - 65100) / 65100) * 10000, 9);
     // An oracle for an instrument no venue trades attaches nowhere.
     const other = { ...oracle('100', 1), id: '0x' + 'ab'.repeat(32) };
-    bus.publish('oracle_price', { source: 'pyth', updates: [other], binary: null, recvTs: Date.now() });
+    bus.publish('oracle_price', { kind: 'oracle_price', source: 'pyth', updates: [other], binary: null, recvTs: Date.now() });
     vi.advanceTimersByTime(150);
     expect(c.getAllSummaries().map((x) => x.oracle?.feedId)).toEqual([BTC]);
   });
 
   it('has no deviation without a mid', () => {
-    const { bus, c } = setup();
+    const { bus, books, c } = setup();
     const inst = instrument('coinbase', 'BTC', 'USD');
-    const b = new L2Book(inst.venue, inst.key, inst.symbol, inst.venueSymbol);
-    b.loadSnapshot([['65000', '1']], []);
-    b.valid = true;
-    b.recvTs = Date.now();
-    bus.publish('book', { kind: 'snapshot', instrument: inst, book: b, bids: [['65000', '1']], asks: [] });
-    bus.publish('oracle_price', { source: 'pyth', updates: [oracle('6509000000000', 1786310820)], binary: null, recvTs: Date.now() });
+    books.feed(inst).snapshot([['65000', '1']], [], Date.now(), 0);
+    bus.publish('oracle_price', { kind: 'oracle_price', source: 'pyth', updates: [oracle('6509000000000', 1786310820)], binary: null, recvTs: Date.now() });
     expect(c.getSummary('BTC/USD')!.oracle?.deviationBps).toBeNull();
   });
 });

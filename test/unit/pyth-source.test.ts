@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PythSource } from '../../src/oracle/pyth/source.ts';
-import { Bus, type OracleBatch } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
+import type { OraclePriceMsg } from '../../src/core/events.ts';
 import { createHttp } from '../../src/transport/http.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -83,7 +84,7 @@ afterEach(async () => {
 async function setup(opts: Partial<ConstructorParameters<typeof PythSource>[0]> & { catalogDown?: boolean } = {}) {
   const hermes = await fakeHermes({ catalogDown: opts.catalogDown });
   const bus = new Bus();
-  const batches: OracleBatch[] = [];
+  const batches: OraclePriceMsg[] = [];
   bus.on('oracle_price', (b) => batches.push(b));
   const stale: string[] = [];
   const src = new PythSource({
@@ -121,6 +122,12 @@ describe('PythSource', () => {
       [`0x${BTC}`, 65000],
       [`0x${ETH}`, 1922],
     ]);
+    expect(batches[0]).toMatchObject({ kind: 'oracle_price', source: 'pyth' });
+    // Each price carries the source's own symbol, the canonical instrument it prices and its status.
+    expect(batches[0].updates.map((x) => [x.symbol, x.instrument, x.status])).toEqual([
+      ['Crypto.BTC/USD', 'BTC/USD', 'trading'],
+      ['Crypto.ETH/USD', 'ETH/USD', 'trading'],
+    ]);
     expect(batches[0].binary).toEqual({ encoding: 'hex', data: ['abcd'] });
     expect(src.status(`0x${BTC}`)).toBe('trading');
     expect(src.health()).toMatchObject({ source: 'pyth', connected: true, feeds: 2, staleFeeds: 0, catalog: { feeds: 6 } });
@@ -155,9 +162,14 @@ describe('PythSource', () => {
     expect(src.state(`0x${BTC}`)?.last?.slot).toBe(21);
     expect(src.health().staleFeeds).toBe(1);
     expect(src.counters.errors.ORACLE_STALE).toBe(1);
+    // The stale status is published on the bus (the price as last received, marked stale).
+    const staleBatch = batches.find((b) => b.updates.some((u) => u.status === 'stale'));
+    expect(staleBatch?.updates.map((u) => [u.id, u.slot, u.status])).toEqual([[`0x${BTC}`, 21, 'stale']]);
     hermes.push([entry(BTC, 2001, 22)]);
     await waitFor(() => src.status(`0x${BTC}`) === 'trading');
     expect(src.staleFeeds).toBe(0);
+    await waitFor(() => batches.at(-1)?.updates[0].slot === 22, 3000, 'trading price on the bus');
+    expect(batches.at(-1)!.updates[0].status).toBe('trading');
   });
 
   it('counts malformed events, unknown feeds and `event: error` without breaking the stream', async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Instrument } from '../../src/core/instruments.ts';
-import { Bus } from '../../src/pipeline/bus.ts';
+import { Bus } from '../../src/bus/bus.ts';
 import { VenueRunner } from '../../src/pipeline/ingest.ts';
 import type { BookSnapshot, Connector, Http } from '../../src/venues/connector.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -7,8 +7,9 @@
  * the SSE data format of https://docs.pyth.network/price-feeds/fetch-price-updates#streaming.
  */
 import { TributaryError } from '../../core/errors.ts';
-import type { OracleBinary, OraclePrice } from '../../pipeline/bus.ts';
-import { PYTH_SOURCE, parsePythFeedId, type PriceUpdateMessage } from '../../protocol/messages.ts';
+import type { OracleBinary, OraclePrice } from '../../core/events.ts';
+import { PYTH_SOURCE, parsePythFeedId } from './ids.ts';
+import type { PriceUpdateMessage } from '../../protocol/messages.ts';
 import { HERMES_ASSET_TYPES, type HermesPriceFeedMetadata } from './wire.ts';
 
 export { parsePythFeedId };
@@ -129,6 +130,9 @@ export function decodeParsedEntry(v: unknown, recvTs: number): OraclePrice | und
     proofAvailableTime: proof,
     prevPublishTime: prev,
     recvTs,
+    symbol: null,
+    instrument: null,
+    status: 'trading',
   };
 }
 

@@ -18,8 +18,8 @@
  * fields the composition root copies into metrics once a second.
  */
 import { TributaryError, errorMessage, type ErrorCode } from '../../core/errors.ts';
-import type { Bus, OracleBinary, OraclePrice } from '../../pipeline/bus.ts';
-import { PYTH_SOURCE } from '../../protocol/messages.ts';
+import type { EventPublisher, OracleBinary, OraclePrice } from '../../core/events.ts';
+import { PYTH_SOURCE } from './ids.ts';
 import { SseStream, redactUrl, type SseEvent } from '../../transport/sse.ts';
 import type { Http } from '../../venues/connector.ts';
 import { decodeCatalog, decodePriceEvent, feedMetaOf, matchesCatalogFilter, parsePythFeedId, toHermesMetadata, type PythFeedMeta } from './decode.ts';
@@ -42,7 +42,7 @@ export interface PythSourceOptions {
   readonly feeds: readonly string[];
   /** HTTP client for the catalog (its errors: `HTTP_ERROR`, `VENUE_RATE_LIMITED`). */
   readonly http: Http;
-  readonly bus: Bus;
+  readonly bus: EventPublisher;
   readonly log: PythLogger;
   /** A feed whose `publish_time` has not advanced for this long is stale. Default 30000. */
   readonly staleAfterMs?: number;
@@ -492,13 +492,15 @@ export class PythSource {
           this.staleCount--;
         }
       }
-      f.last = u;
+      const meta = this.meta(u.id);
+      const v: OraclePrice = meta ? { ...u, symbol: meta.symbol || null, instrument: meta.instrument ?? null } : u;
+      f.last = v;
       f.binary = r.binary;
-      (accepted ??= []).push(u);
+      (accepted ??= []).push(v);
     }
     if (accepted === undefined) return;
     this.counters.updates += accepted.length;
-    if (this.o.bus.has('oracle_price')) this.o.bus.publish('oracle_price', { source: PYTH_SOURCE, updates: accepted, binary: r.binary, recvTs });
+    if (this.o.bus.has('oracle_price')) this.o.bus.publish('oracle_price', { kind: 'oracle_price', source: PYTH_SOURCE, updates: accepted, binary: r.binary, recvTs });
   }
 
   private checkStale(): void {
@@ -508,6 +510,8 @@ export class PythSource {
       if (now - f.lastAdvanceAt > this.staleAfterMs) {
         f.stale = true;
         this.staleCount++;
+        f.last = { ...f.last, status: 'stale' };
+        if (this.o.bus.has('oracle_price')) this.o.bus.publish('oracle_price', { kind: 'oracle_price', source: PYTH_SOURCE, updates: [f.last], binary: null, recvTs: now });
         this.noteError('ORACLE_STALE', `${f.id}: publish_time ${f.last.publishTime} has not advanced for ${now - f.lastAdvanceAt} ms`);
         try {
           this.o.onStale?.(f.id);

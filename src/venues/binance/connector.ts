@@ -43,7 +43,23 @@ const CAPABILITIES: VenueCapabilities = {
   transport: 'ws',
   bookSync: { snapshot: 'rest', sequence: 'contiguous', source: BINANCE_DOCS.localBook },
   defaultDepth: BINANCE_DEFAULT_DEPTH,
+  maxSubscriptionsPerConnection: BINANCE_MAX_STREAMS_PER_CONNECTION,
+  subscriptionLimitSource: BINANCE_DOCS.streams,
 };
+
+/** Request ids of run-time SUBSCRIBE / UNSUBSCRIBE requests (Binance echoes them in `{"result":null,"id"}`). */
+let nextRequestId = 1;
+
+/**
+ * A run-time `{"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[streams],"id":n}` on an open combined-stream connection
+ * (answered `{"result":null,"id":n}`). All streams go in one request: Binance counts every incoming message against
+ * its 5 messages per second per connection. Source: https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams
+ * ("Live Subscribing/Unsubscribing to streams").
+ */
+export function binanceRequestFrame(method: 'SUBSCRIBE' | 'UNSUBSCRIBE', subs: readonly Subscription[]): string[] {
+  const streams = [...new Set(subs.map(binanceStream))];
+  return streams.length === 0 ? [] : [JSON.stringify({ method, params: streams, id: nextRequestId++ })];
+}
 
 function trimSlash(s: string): string {
   return s.endsWith('/') ? s.slice(0, -1) : s;
@@ -258,5 +274,16 @@ export const binanceConnector: Connector<BinanceSession> = {
 
   decode: decodeBinance,
   bookSnapshot: binanceBookSnapshot,
+
+  /** `SUBSCRIBE` the subscriptions' streams on the open connection (the URL's streams stay). */
+  subscribeFrames: (subs) => binanceRequestFrame('SUBSCRIBE', subs),
+  /** `UNSUBSCRIBE` the subscriptions' streams (URL streams can be unsubscribed too). */
+  unsubscribeFrames: (subs) => binanceRequestFrame('UNSUBSCRIBE', subs),
+  /** Frames name the symbol (`s`): map the added symbols to their keys. */
+  updateSession(session, op, subs, frames) {
+    if (op === 'add') for (const s of subs) session.keys.set(s.instrument.venueSymbol, s.instrument.key);
+    return frames;
+  },
+
   replay: binanceReplay,
 };

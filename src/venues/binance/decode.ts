@@ -8,7 +8,23 @@
 import type { BookDeltaEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
-import { NO_EVENTS, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
+import { NO_EVENTS, levelsOk, malformedFrame, unknownFrame, type Unchecked } from '../decode-util.ts';
+import type {
+  BinanceAggTrade,
+  BinanceBookTicker,
+  BinanceCombined,
+  BinanceDepthSnapshot,
+  BinanceDepthUpdate,
+  BinanceErrorReply,
+  BinanceResult,
+  BinanceServerShutdown,
+  BinanceTrade,
+  BinanceWsApiError,
+  BinanceWsApiEvent,
+} from './wire.ts';
+
+/** Every payload a stream frame can carry (partial-depth payloads have the REST snapshot's shape). */
+type BinancePayload = BinanceDepthUpdate | BinanceAggTrade | BinanceTrade | BinanceBookTicker | BinanceServerShutdown | BinanceDepthSnapshot;
 
 /** Venue id. */
 export const BINANCE = 'binance';
@@ -68,13 +84,11 @@ function venueError(code: number, msg: unknown, id: unknown, data: string): Deco
   };
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
 /**
  * `depthUpdate` → BookDeltaEvent covering update ids `[U, u]` (`firstSeq` = U, `lastSeq` = u), `ts` = `E`.
  * Rule: https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#how-to-manage-a-local-order-book-correctly
  */
-function decodeDepth(p: any, frame: InboundFrame, session: BinanceSession): Decoded {
+function decodeDepth(p: Unchecked<BinanceDepthUpdate>, frame: InboundFrame, session: BinanceSession): Decoded {
   const { s, U, u, E, b, a } = p;
   if (typeof s !== 'string' || typeof U !== 'number' || typeof u !== 'number' || typeof E !== 'number' || !levelsOk(b) || !levelsOk(a)) {
     return malformedFrame(BINANCE, 'depthUpdate lacks s, U, u, E, b or a', frame.data);
@@ -98,7 +112,7 @@ function decodeDepth(p: any, frame: InboundFrame, session: BinanceSession): Deco
  * so the taker sold: side `sell`; otherwise `buy`. `ts` = trade time `T`.
  * Source: https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams
  */
-function decodeTrade(p: any, id: unknown, frame: InboundFrame, session: BinanceSession): Decoded {
+function decodeTrade(p: Unchecked<BinanceAggTrade | BinanceTrade>, id: unknown, frame: InboundFrame, session: BinanceSession): Decoded {
   const { s, p: price, q, T, m } = p;
   if (typeof s !== 'string' || typeof price !== 'string' || typeof q !== 'string' || typeof T !== 'number' || typeof m !== 'boolean') {
     return malformedFrame(BINANCE, `${String(p.e)} lacks s, p, q, T or m`, frame.data);
@@ -122,7 +136,7 @@ function decodeTrade(p: any, id: unknown, frame: InboundFrame, session: BinanceS
  * `bookTicker` (no `e`; `u, s, b, B, a, A`) → TickerEvent with best bid/ask only. It carries no event time,
  * so `ts` is the receive time unless an `E` field is present.
  */
-function decodeBookTicker(p: any, frame: InboundFrame, session: BinanceSession): Decoded {
+function decodeBookTicker(p: Unchecked<BinanceBookTicker>, frame: InboundFrame, session: BinanceSession): Decoded {
   const { s, b, B, a, A, E } = p;
   if (typeof s !== 'string' || typeof b !== 'string' || typeof B !== 'string' || typeof a !== 'string' || typeof A !== 'string') {
     return malformedFrame(BINANCE, 'bookTicker lacks s, b, B, a or A', frame.data);
@@ -152,17 +166,19 @@ function decodeBookTicker(p: any, frame: InboundFrame, session: BinanceSession):
  * avgPrice and partial-depth payloads → `ignored`.
  */
 export function decodeBinance(frame: InboundFrame, session: BinanceSession): Decoded {
-  let msg: any;
+  let msg: unknown;
   try {
     msg = JSON.parse(frame.data);
   } catch {
     return malformedFrame(BINANCE, 'invalid JSON', frame.data);
   }
   if (msg === null || typeof msg !== 'object') return malformedFrame(BINANCE, 'frame is not a JSON object', frame.data);
-  let p = msg;
-  if (typeof msg.stream === 'string') {
-    p = msg.data;
-    if (p === null || typeof p !== 'object') return malformedFrame(BINANCE, 'combined frame lacks data', frame.data);
+  const m: Unchecked<BinanceCombined<unknown> | BinanceResult | BinanceErrorReply | BinanceWsApiError | BinanceWsApiEvent | BinancePayload> = msg;
+  let p: Unchecked<BinancePayload> = m;
+  if (typeof m.stream === 'string') {
+    const data = m.data;
+    if (data === null || typeof data !== 'object') return malformedFrame(BINANCE, 'combined frame lacks data', frame.data);
+    p = data;
   }
   const e = p.e;
   if (typeof e === 'string') {
@@ -190,17 +206,21 @@ export function decodeBinance(frame: InboundFrame, session: BinanceSession): Dec
   // bookTicker has no event type: recognised by its update id or its string best-bid field.
   if (typeof p.u === 'number' || typeof p.b === 'string') return decodeBookTicker(p, frame, session);
   if (Array.isArray(p)) return unknownFrame(BINANCE, 'array payload', frame.data);
-  if ('result' in msg) {
-    return msg.result === null ? { events: NO_EVENTS, signal: { kind: 'subscribed', detail: msg.id == null ? undefined : String(msg.id) } } : IGNORED_RESULT;
+  if ('result' in m) {
+    return m.result === null ? { events: NO_EVENTS, signal: { kind: 'subscribed', detail: m.id == null ? undefined : String(m.id) } } : IGNORED_RESULT;
   }
-  if (typeof msg.code === 'number') return venueError(msg.code, msg.msg, msg.id, frame.data);
-  const err = msg.error;
-  if (err !== null && typeof err === 'object' && typeof err.code === 'number') return venueError(err.code, err.msg, msg.id, frame.data);
-  const ev = msg.event;
-  if (ev !== null && typeof ev === 'object' && ev.e === 'serverShutdown') return SHUTDOWN;
+  if (typeof m.code === 'number') return venueError(m.code, m.msg, m.id, frame.data);
+  const err = m.error;
+  if (err !== null && typeof err === 'object') {
+    const ed: Unchecked<BinanceWsApiError['error']> = err;
+    if (typeof ed.code === 'number') return venueError(ed.code, ed.msg, m.id, frame.data);
+  }
+  const ev = m.event;
+  if (ev !== null && typeof ev === 'object') {
+    const sd: Unchecked<BinanceServerShutdown> = ev;
+    if (sd.e === 'serverShutdown') return SHUTDOWN;
+  }
   if (typeof p.lastUpdateId === 'number' && Array.isArray(p.bids)) return IGNORED_PARTIAL;
   if ('u' in p || 'e' in p) return malformedFrame(BINANCE, 'payload with malformed u or e', frame.data);
   return unknownFrame(BINANCE, 'no event type', frame.data);
 }
-
-/* eslint-enable @typescript-eslint/no-explicit-any */

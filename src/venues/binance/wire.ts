@@ -2,6 +2,10 @@
  * Binance spot market-stream and REST shapes, as documented (and as seen in the recordings).
  * Expected shapes only: the decoder checks every field it reads.
  *
+ * Not typed here (built or read by `connector.ts` only): control requests `{"method":"SUBSCRIBE"|"UNSUBSCRIBE"|
+ * "LIST_SUBSCRIPTIONS"|"SET_PROPERTY"|"GET_PROPERTY","params"?:[...],"id"}`, and the REST `exchangeInfo` envelope
+ * `{"symbols":[BinanceSymbolInfo…]}`.
+ *
  * Docs:
  * - streams, combined wrapper, limits, SUBSCRIBE replies, error messages, serverShutdown:
  *   https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams
@@ -20,7 +24,7 @@ export const BINANCE_DOCS = {
 } as const;
 
 /** `[price, qty]`: price in quote currency, quantity in base units, decimal strings. */
-export type BinanceLevel = [price: string, qty: string];
+type BinanceLevel = [price: string, qty: string];
 
 /** Combined-stream wrapper (`/stream?streams=…`): `{"stream":"<name>","data":<payload>}`. */
 export interface BinanceCombined<T> {
@@ -97,20 +101,28 @@ export interface BinanceErrorReply {
   readonly id?: number | string | null;
 }
 
+/** WebSocket API error reply: `{"id", "status": 4xx, "error": {"code": n, "msg": "..."}}`. */
+export interface BinanceWsApiError {
+  readonly id?: number | string | null;
+  readonly status?: number;
+  readonly error: { readonly code: number; readonly msg: string };
+}
+
 /** Sent before a server goes down: `{"e":"serverShutdown","E":ms}` (WS API wraps it as `{"event":{...}}`). */
 export interface BinanceServerShutdown {
   readonly e: 'serverShutdown';
   readonly E: number;
 }
 
-/** A control message a client sends on a stream connection. */
-export interface BinanceRequest {
-  readonly method: 'SUBSCRIBE' | 'UNSUBSCRIBE' | 'LIST_SUBSCRIPTIONS' | 'SET_PROPERTY' | 'GET_PROPERTY';
-  readonly params?: unknown[];
-  readonly id: number | string | null;
+/** The WebSocket API's wrapper of server events: `{"event":{"e":"serverShutdown","E":ms}}`. */
+export interface BinanceWsApiEvent {
+  readonly event: BinanceServerShutdown;
 }
 
-/** REST `GET /api/v3/depth`: top of book up to `limit` levels per side. */
+/**
+ * REST `GET /api/v3/depth`: top of book up to `limit` levels per side. The partial book depth streams
+ * (`<sym>@depth<levels>[@100ms]`) push the same shape (the decoder ignores them).
+ */
 export interface BinanceDepthSnapshot {
   readonly lastUpdateId: number;
   readonly bids: BinanceLevel[];
@@ -118,7 +130,7 @@ export interface BinanceDepthSnapshot {
 }
 
 /** One filter of an exchangeInfo symbol (fields the connector reads). */
-export interface BinanceSymbolFilter {
+interface BinanceSymbolFilter {
   readonly filterType: string;
   /** PRICE_FILTER: minimum price increment, quote currency. */
   readonly tickSize?: string;
@@ -134,9 +146,4 @@ export interface BinanceSymbolInfo {
   readonly baseAsset: string;
   readonly quoteAsset: string;
   readonly filters?: BinanceSymbolFilter[];
-}
-
-/** REST `GET /api/v3/exchangeInfo` (fields the connector reads). */
-export interface BinanceExchangeInfo {
-  readonly symbols: BinanceSymbolInfo[];
 }

@@ -43,6 +43,8 @@ const CAPABILITIES: VenueCapabilities = {
   bookSync: { snapshot: 'rest', sequence: 'none', source: BITSTAMP_DOCS.websocket },
   /** The REST snapshot and the diff stream are the full book: there is no depth option. */
   defaultDepth: Number.POSITIVE_INFINITY,
+  maxSubscriptionsPerConnection: BITSTAMP_MAX_CHANNELS_PER_CONNECTION,
+  subscriptionLimitSource: `${BITSTAMP_DOCS.websocket} (no per-connection limit documented: 100 channels is ours)`,
 };
 
 const HEARTBEAT_FRAME = JSON.stringify({ event: 'bts:heartbeat' });
@@ -284,5 +286,19 @@ export const bitstampConnector: Connector<BitstampSession> = {
 
   decode: decodeBitstamp,
   bookSnapshot: bitstampBookSnapshot,
+
+  /**
+   * One `{"event":"bts:subscribe","data":{"channel"}}` per channel on the open connection (answered
+   * `bts:subscription_succeeded`). Source: https://www.bitstamp.net/websocket/v2/
+   */
+  subscribeFrames: (subs) => [...new Set(subs.map(bitstampChannel))].map((c) => bitstampRequest('bts:subscribe', c)),
+  /** One `{"event":"bts:unsubscribe","data":{"channel"}}` per channel (answered `bts:unsubscription_succeeded`). */
+  unsubscribeFrames: (subs) => [...new Set(subs.map(bitstampChannel))].map((c) => bitstampRequest('bts:unsubscribe', c)),
+  /** Frames carry their channel name: map the added channels to their keys. */
+  updateSession(session, op, subs, frames) {
+    if (op === 'add') for (const s of subs) session.keys.set(bitstampChannel(s), s.instrument.key);
+    return frames;
+  },
+
   replay: bitstampReplay,
 };

@@ -14,7 +14,8 @@
 import type { BookDeltaEvent, Level, TradeEvent } from '../../core/events.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
-import { NO_EVENTS, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
+import { NO_EVENTS, isWireObject, levelsOk, malformedFrame, unknownFrame, type Unchecked } from '../decode-util.ts';
+import type { BitstampControlFrame, BitstampDiffFrame, BitstampErrorFrame, BitstampTradeFrame } from './wire.ts';
 
 /** Venue id. */
 export const BITSTAMP = 'bitstamp';
@@ -75,10 +76,11 @@ export function bitstampErrorCode(code: unknown, message: string): ErrorCode {
   return 'VENUE_REJECTED';
 }
 
-function venueError(msg: Record<string, unknown>, data: string): Decoded {
-  const d = msg.data as { code?: unknown; message?: unknown } | null | undefined;
-  const code = d !== null && typeof d === 'object' ? d.code : undefined;
-  const text = d !== null && typeof d === 'object' && typeof d.message === 'string' ? d.message : '';
+function venueError(msg: Unchecked<BitstampErrorFrame>, data: string): Decoded {
+  const raw = msg.data;
+  const d: Unchecked<BitstampErrorFrame['data']> | undefined = raw !== null && typeof raw === 'object' ? raw : undefined;
+  const code = d !== undefined ? d.code : undefined;
+  const text = d !== undefined && typeof d.message === 'string' ? d.message : '';
   return {
     events: NO_EVENTS,
     signal: {
@@ -104,16 +106,15 @@ export function parseMicros(v: unknown): number {
   return +v;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
 /**
  * `diff_order_book_{pair}` `data` → BookDeltaEvent: levels as sent, `firstSeq = lastSeq = microtimestamp` (µs),
  * `ts` = microtimestamp in ms (floored).
  * Source: https://www.bitstamp.net/websocket/v2/ (Full order book)
  */
-function decodeDiff(msg: any, channel: string, frame: InboundFrame, session: BitstampSession): Decoded {
-  const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformedFrame(BITSTAMP, 'diff_order_book frame lacks data', frame.data);
+function decodeDiff(msg: Unchecked<BitstampDiffFrame>, channel: string, frame: InboundFrame, session: BitstampSession): Decoded {
+  const data = msg.data;
+  if (data === null || typeof data !== 'object') return malformedFrame(BITSTAMP, 'diff_order_book frame lacks data', frame.data);
+  const d: Unchecked<BitstampDiffFrame['data']> = data;
   const us = parseMicros(d.microtimestamp);
   const { bids, asks } = d;
   if (us !== us || !levelsOk(bids) || !levelsOk(asks)) return malformedFrame(BITSTAMP, 'diff_order_book data lacks microtimestamp, bids or asks', frame.data);
@@ -136,9 +137,10 @@ function decodeDiff(msg: any, channel: string, frame: InboundFrame, session: Bit
  * `amount_str` (exact strings), `id` → tradeId, `ts` = microtimestamp in ms (else `timestamp` seconds × 1000).
  * Source: https://www.bitstamp.net/websocket/v2/ (Live ticker)
  */
-function decodeTrade(msg: any, channel: string, frame: InboundFrame, session: BitstampSession): Decoded {
-  const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformedFrame(BITSTAMP, 'trade frame lacks data', frame.data);
+function decodeTrade(msg: Unchecked<BitstampTradeFrame>, channel: string, frame: InboundFrame, session: BitstampSession): Decoded {
+  const data = msg.data;
+  if (data === null || typeof data !== 'object') return malformedFrame(BITSTAMP, 'trade frame lacks data', frame.data);
+  const d: Unchecked<BitstampTradeFrame['data']> = data;
   const side = d.type === 0 ? 'buy' : d.type === 1 ? 'sell' : undefined;
   const { price_str: price, amount_str: size, id } = d;
   let ts = Math.floor(parseMicros(d.microtimestamp) / 1000);
@@ -189,13 +191,16 @@ function decodeSubscribed(channel: string, frame: InboundFrame, session: Bitstam
  * reconnect, `bts:error` → typed error); `order_book_*`, `detail_order_book_*` and `live_orders_*` are ignored.
  */
 export function decodeBitstamp(frame: InboundFrame, session: BitstampSession): Decoded {
-  let msg: any;
+  let parsed: unknown;
   try {
-    msg = JSON.parse(frame.data);
+    parsed = JSON.parse(frame.data);
   } catch {
     return malformedFrame(BITSTAMP, 'not JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformedFrame(BITSTAMP, 'not a JSON object', frame.data);
+  if (!isWireObject<BitstampDiffFrame | BitstampTradeFrame | BitstampErrorFrame | BitstampControlFrame>(parsed)) {
+    return malformedFrame(BITSTAMP, 'not a JSON object', frame.data);
+  }
+  const msg = parsed;
   const event = msg.event;
   if (typeof event !== 'string') return malformedFrame(BITSTAMP, 'frame lacks event', frame.data);
   const channel: unknown = msg.channel;

@@ -6,6 +6,10 @@
  * - WebSocket v2 (subscribe, channels, shapes, forced reconnection, heartbeat, errors): https://www.bitstamp.net/websocket/v2/
  * - REST order book: https://www.bitstamp.net/api/#tag/Order-book
  * - REST trading pairs info: https://www.bitstamp.net/api/#tag/Market-info
+ *
+ * Not typed here (built or read by `connector.ts` only): client requests `{"event":"bts:subscribe"|"bts:unsubscribe",
+ * "data":{"channel"}}` and `{"event":"bts:heartbeat"}`; the REST order book `GET /api/v2/order_book/{pair}/`
+ * `{"timestamp","microtimestamp","bids":[[price, amount]…],"asks":[…]}` (timestamps as decimal strings).
  */
 
 /** Official documentation pages the connector implements. */
@@ -15,14 +19,8 @@ export const BITSTAMP_DOCS = {
   pairsInfo: 'https://www.bitstamp.net/api/#tag/Market-info',
 } as const;
 
-/** A client request: `{"event":"bts:subscribe"|"bts:unsubscribe","data":{"channel":...}}` or `{"event":"bts:heartbeat"}`. */
-export interface BitstampRequest {
-  readonly event: 'bts:subscribe' | 'bts:unsubscribe' | 'bts:heartbeat';
-  readonly data?: { readonly channel: string; readonly auth?: string };
-}
-
 /** `[price, amount]`: price in quote currency, amount in base units, decimal strings. */
-export type BitstampLevel = [price: string, amount: string];
+type BitstampLevel = [price: string, amount: string];
 
 /**
  * `diff_order_book_{pair}`, event `data`: changed levels of the whole book (amount "0" deletes). No sequence
@@ -64,7 +62,8 @@ export interface BitstampTradeFrame {
 /**
  * Connection-level events: `bts:subscription_succeeded` / `bts:unsubscription_succeeded` (`data: {}`),
  * `bts:heartbeat` (`data: {"status":"success"}`), `bts:request_reconnect` (`channel: ""`, `data: ""`, the server
- * is going to maintenance: reconnect within seconds), `bts:error` (`data: {"code", "message"}`).
+ * is going to maintenance: reconnect within seconds); `bts:error` is {@link BitstampErrorFrame}. Private channels
+ * (`live_orders_*`: `order_created` / `order_changed` / `order_deleted`) are recognised by event and channel only.
  */
 export interface BitstampControlFrame {
   readonly event: string;
@@ -72,12 +71,11 @@ export interface BitstampControlFrame {
   readonly data: unknown;
 }
 
-/** REST `GET /api/v2/order_book/{pair}/`: the full book, timestamps as decimal strings. */
-export interface BitstampOrderBook {
-  readonly timestamp: string;
-  readonly microtimestamp: string;
-  readonly bids: BitstampLevel[];
-  readonly asks: BitstampLevel[];
+/** `bts:error`: `data` names the problem, e.g. `{"code": null, "message": "Incorrect JSON format."}` (4009: auth). */
+export interface BitstampErrorFrame {
+  readonly event: 'bts:error';
+  readonly channel: string;
+  readonly data: { readonly code: number | string | null; readonly message: string };
 }
 
 /** One entry of REST `GET /api/v2/trading-pairs-info/`. */

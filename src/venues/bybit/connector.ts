@@ -45,6 +45,10 @@ const CAPABILITIES: VenueCapabilities = {
   transport: 'ws',
   bookSync: { snapshot: 'stream', sequence: 'contiguous', source: BYBIT_DOCS.orderbook },
   defaultDepth: BYBIT_DEFAULT_DEPTH,
+  maxSubscriptionsPerConnection: 1000,
+  subscriptionLimitSource:
+    `${BYBIT_DOCS.connect} (spot/linear: no topic count is documented; the rule is ${BYBIT_ARGS_CHAR_LIMIT} characters of args per connection, ` +
+    'enforced by plan(); 1000 topics is our cap)',
 };
 
 function trimSlash(s: string): string {
@@ -342,6 +346,23 @@ export const bybitReplay: ReplayHooks = {
 };
 
 /**
+ * Run-time `{"req_id","op":"subscribe"|"unsubscribe","args":[topics]}` requests for `subs` on an open connection of
+ * `plan` (its category from the URL): spot requests carry at most 10 args. Bybit acknowledges each with
+ * `{"success":true,"op",...}`; a subscribe is answered with the book snapshot. Source: https://bybit-exchange.github.io/docs/v5/ws/connect
+ */
+export function bybitRequestFrames(op: 'subscribe' | 'unsubscribe', subs: readonly Subscription[], plan: ConnectionPlan): string[] {
+  const market = bybitMarketFromUrl(plan.url) ?? (subs.length > 0 ? marketOfSub(subs[0]) : 'linear');
+  const topics = [...new Set(subs.map(bybitTopic))];
+  const per = BYBIT_MAX_ARGS_PER_REQUEST[market];
+  const frames: string[] = [];
+  for (let i = 0; i < topics.length; i += per) {
+    const args = topics.slice(i, i + per);
+    frames.push(subscribeFrame(op, args, `${op === 'subscribe' ? 'add' : 'remove'}:${args[0]}`));
+  }
+  return frames;
+}
+
+/**
  * The Bybit connector. Sessions are per connection and know their category (from the plan URL path,
  * else the plan id prefix), so `spot:BTCUSDT` and `linear:BTCUSDT` never mix.
  */
@@ -373,6 +394,21 @@ export const bybitConnector: Connector<BybitSession> = {
   resubscribeFrames(sub) {
     const topic = bybitTopic(sub);
     return [subscribeFrame('unsubscribe', [topic], `resync:${topic}`), subscribeFrame('subscribe', [topic], `resync:${topic}`)];
+  },
+
+  subscribeFrames: (subs, plan) => bybitRequestFrames('subscribe', subs, plan),
+  unsubscribeFrames: (subs, plan) => bybitRequestFrames('unsubscribe', subs, plan),
+  /**
+   * Frames name the symbol (`data.s`): map the added symbols of the connection's category to their keys. A removed
+   * ticker forgets its merged state (a new subscription starts from Bybit's ticker snapshot).
+   */
+  updateSession(session, op, subs, frames) {
+    for (const s of subs) {
+      if (s.instrument.type !== session.market) continue;
+      if (op === 'add') session.keys.set(s.instrument.venueSymbol, s.instrument.key);
+      else if (s.channel === 'ticker') session.tickers.delete(s.instrument.venueSymbol);
+    }
+    return frames;
   },
 
   replay: bybitReplay,

@@ -8,9 +8,9 @@
 import type { BookDeltaEvent, BookSnapshotEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
-import type { BybitMarket } from './wire.ts';
+import type { BybitMarket, BybitOpReply, BybitOrderbookFrame, BybitTickerData, BybitTickerFrame, BybitTrade, BybitTradeFrame } from './wire.ts';
 import { scanBookFrame } from './scan.ts';
-import { NO_EVENTS, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
+import { NO_EVENTS, isArray, levelsOk, malformedFrame, unknownFrame, type Unchecked } from '../decode-util.ts';
 
 /** Venue id. */
 export const BYBIT = 'bybit';
@@ -65,7 +65,7 @@ const IGNORED: Readonly<Record<string, Decoded>> = {
 };
 const HEARTBEAT: Decoded = constant({ events: NO_EVENTS, signal: { kind: 'heartbeat' } });
 
-function rejected(msg: Record<string, unknown>, data: string): Decoded {
+function rejected(msg: Unchecked<BybitOpReply>, data: string): Decoded {
   const retMsg = typeof msg.ret_msg === 'string' ? msg.ret_msg : '';
   const op = typeof msg.op === 'string' ? msg.op : '';
   const code = op === 'auth' ? 'VENUE_AUTH' : 'VENUE_REJECTED';
@@ -84,17 +84,16 @@ function rejected(msg: Record<string, unknown>, data: string): Decoded {
   };
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
 /**
  * `orderbook.{depth}.{symbol}` → BookSnapshotEvent (`seq` = `data.u`) or BookDeltaEvent
  * (`firstSeq` = `lastSeq` = `data.u`, contiguous +1 per message). `ts` = frame `ts` (venue ms).
  * Rule source: https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook
  */
-function decodeBook(msg: any, frame: InboundFrame, session: BybitSession): Decoded {
-  const d = msg.data;
+function decodeBook(msg: Unchecked<BybitOrderbookFrame>, frame: InboundFrame, session: BybitSession): Decoded {
+  const data = msg.data;
   const ts = msg.ts;
-  if (d === null || typeof d !== 'object' || typeof ts !== 'number') return malformedFrame(BYBIT, 'orderbook frame lacks data or ts', frame.data);
+  if (data === null || typeof data !== 'object' || typeof ts !== 'number') return malformedFrame(BYBIT, 'orderbook frame lacks data or ts', frame.data);
+  const d: Unchecked<BybitOrderbookFrame['data']> = data;
   const s = d.s;
   const u = d.u;
   const b = d.b;
@@ -138,14 +137,15 @@ function decodeBook(msg: any, frame: InboundFrame, session: BybitSession): Decod
  * `i` the trade id, `T` the trade time (venue ms), `p` price (quote), `v` size (base).
  * Source: https://bybit-exchange.github.io/docs/v5/websocket/public/trade
  */
-function decodeTrades(msg: any, frame: InboundFrame, session: BybitSession): Decoded {
+function decodeTrades(msg: Unchecked<BybitTradeFrame>, frame: InboundFrame, session: BybitSession): Decoded {
   const list = msg.data;
-  if (!Array.isArray(list)) return malformedFrame(BYBIT, 'publicTrade frame lacks a data array', frame.data);
+  if (!isArray(list)) return malformedFrame(BYBIT, 'publicTrade frame lacks a data array', frame.data);
   const n = list.length;
   const events = new Array<TradeEvent>(n);
   for (let j = 0; j < n; j++) {
-    const t = list[j];
-    if (t === null || typeof t !== 'object') return malformedFrame(BYBIT, 'publicTrade element is not an object', frame.data);
+    const el = list[j];
+    if (el === null || typeof el !== 'object') return malformedFrame(BYBIT, 'publicTrade element is not an object', frame.data);
+    const t: Unchecked<BybitTrade> = el;
     const S = t.S;
     const side = S === 'Buy' ? 'buy' : S === 'Sell' ? 'sell' : undefined;
     const { s, p, v, i, T } = t;
@@ -169,10 +169,11 @@ function field(v: unknown): string | undefined | null {
  * Emits the merged state; `ts` = frame `ts` (venue ms).
  * Source: https://bybit-exchange.github.io/docs/v5/websocket/public/ticker
  */
-function decodeTicker(msg: any, frame: InboundFrame, session: BybitSession): Decoded {
-  const d = msg.data;
+function decodeTicker(msg: Unchecked<BybitTickerFrame>, frame: InboundFrame, session: BybitSession): Decoded {
+  const data = msg.data;
   const ts = msg.ts;
-  if (d === null || typeof d !== 'object' || typeof ts !== 'number' || typeof d.symbol !== 'string') {
+  const d: Unchecked<BybitTickerData> | undefined = data !== null && typeof data === 'object' ? data : undefined;
+  if (d === undefined || typeof ts !== 'number' || typeof d.symbol !== 'string') {
     return malformedFrame(BYBIT, 'tickers frame lacks data.symbol or ts', frame.data);
   }
   const type = msg.type;
@@ -227,9 +228,8 @@ function decodeTicker(msg: any, frame: InboundFrame, session: BybitSession): Dec
  * false → `VENUE_REJECTED` with `ret_msg`), pongs (public `op:"ping"` + `ret_msg:"pong"`, private `op:"pong"`).
  * Source: https://bybit-exchange.github.io/docs/v5/ws/connect
  */
-function decodeOp(msg: any, frame: InboundFrame): Decoded {
+function decodeOp(msg: Unchecked<BybitOpReply>, op: string, frame: InboundFrame): Decoded {
   if (msg.success === false) return rejected(msg, frame.data);
-  const op: string = msg.op;
   switch (op) {
     case 'subscribe':
     case 'unsubscribe': {
@@ -259,13 +259,14 @@ export function decodeBybit(frame: InboundFrame, session: BybitSession): Decoded
     const sb = scanBookFrame(frame.data);
     if (sb !== undefined) return decodeBook({ type: sb.type, ts: sb.ts, data: sb }, frame, session);
   }
-  let msg: any;
+  let parsed: unknown;
   try {
-    msg = JSON.parse(frame.data);
+    parsed = JSON.parse(frame.data);
   } catch {
     return malformedFrame(BYBIT, 'invalid JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object') return malformedFrame(BYBIT, 'frame is not a JSON object', frame.data);
+  if (parsed === null || typeof parsed !== 'object') return malformedFrame(BYBIT, 'frame is not a JSON object', frame.data);
+  const msg: Unchecked<BybitOrderbookFrame | BybitTradeFrame | BybitTickerFrame | BybitOpReply> = parsed;
   const topic = msg.topic;
   if (typeof topic === 'string') {
     switch (topic.charCodeAt(0)) {
@@ -290,9 +291,7 @@ export function decodeBybit(frame: InboundFrame, session: BybitSession): Decoded
     }
     return unknownFrame(BYBIT, `topic ${topic.slice(0, 60)}`, frame.data);
   }
-  if (typeof msg.op === 'string') return decodeOp(msg, frame);
+  if (typeof msg.op === 'string') return decodeOp(msg, msg.op, frame);
   if (msg.success === false) return rejected(msg, frame.data);
   return unknownFrame(BYBIT, 'no topic or op', frame.data);
 }
-
-/* eslint-enable @typescript-eslint/no-explicit-any */

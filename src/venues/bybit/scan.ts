@@ -10,7 +10,9 @@
  *
  * Frame shape (https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook):
  * `{"topic","type":"snapshot"|"delta","ts","data":{"s","b":[[price,size]],"a":[[price,size]],"u","seq"},"cts"}`
+ * (`BybitOrderbookFrame` in `wire.ts`).
  */
+import type { BybitLevel } from './wire.ts';
 
 /** The fields of an order-book frame the decoder uses. Levels are `[price, size]` venue strings. */
 export interface ScannedBook {
@@ -18,8 +20,8 @@ export interface ScannedBook {
   type: string;
   ts: number;
   s: string;
-  b: [string, string][];
-  a: [string, string][];
+  b: BybitLevel[];
+  a: BybitLevel[];
   u: number;
 }
 
@@ -69,7 +71,7 @@ function int(c: Cursor): number {
   let v = 0;
   for (;;) {
     const d = t.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) break;
+    if (!(d >= 0 && d <= 9)) break; // also NaN: the text ends inside the number
     v = v * 10 + d;
     i++;
   }
@@ -81,9 +83,9 @@ function int(c: Cursor): number {
 }
 
 /** `[["p","s"],...]` */
-function levels(c: Cursor): [string, string][] {
+function levels(c: Cursor): BybitLevel[] {
   expect(c, LBRACKET);
-  const out: [string, string][] = [];
+  const out: BybitLevel[] = [];
   if (c.t.charCodeAt(c.i) === RBRACKET) {
     c.i++;
     return out;

@@ -8,6 +8,11 @@
  * - trades: https://bybit-exchange.github.io/docs/v5/websocket/public/trade
  * - tickers: https://bybit-exchange.github.io/docs/v5/websocket/public/ticker
  * - instruments: https://bybit-exchange.github.io/docs/v5/market/instrument
+ *
+ * Not typed here (built or read by `connector.ts` only): client requests `{"req_id"?, "op": "subscribe" |
+ * "unsubscribe" | "ping", "args"?: [topic…]}`, and the REST envelope of `GET /v5/market/instruments-info`
+ * `{"retCode","retMsg","result":{"category","list":[BybitInstrumentInfo…],"nextPageCursor"?}}` (`retCode` 0 = success;
+ * `nextPageCursor` empty or absent on the last page).
  */
 
 /** Official documentation pages the connector implements. */
@@ -84,7 +89,6 @@ export interface BybitTickerData {
   readonly ask1Size?: string;
   /** 24h volume, base units. */
   readonly volume24h?: string;
-  readonly [field: string]: unknown;
 }
 
 /** `tickers.{symbol}`: linear sends one snapshot then deltas; spot sends snapshots only. */
@@ -109,13 +113,6 @@ export interface BybitOpReply {
   readonly args?: string[];
 }
 
-/** A client request: `{"req_id"?, "op": "subscribe" | "unsubscribe" | "ping", "args"?: [topic...]}`. */
-export interface BybitRequest {
-  readonly req_id?: string;
-  readonly op: 'subscribe' | 'unsubscribe' | 'ping';
-  readonly args?: string[];
-}
-
 /** One entry of `GET /v5/market/instruments-info` `result.list` (fields the connector reads). */
 export interface BybitInstrumentInfo {
   readonly symbol: string;
@@ -131,16 +128,4 @@ export interface BybitInstrumentInfo {
   readonly priceFilter?: { readonly tickSize?: string };
   /** Spot: `basePrecision`; linear: `qtyStep`. */
   readonly lotSizeFilter?: { readonly basePrecision?: string; readonly qtyStep?: string };
-}
-
-/** REST envelope of `GET /v5/market/instruments-info`. */
-export interface BybitInstrumentsResponse {
-  readonly retCode: number;
-  readonly retMsg: string;
-  readonly result: {
-    readonly category: string;
-    readonly list: BybitInstrumentInfo[];
-    /** Cursor of the next page; empty or absent on the last page. */
-    readonly nextPageCursor?: string;
-  };
 }

@@ -308,6 +308,22 @@ export const coinbaseReplay: ReplayHooks = {
   },
 };
 
+/**
+ * Run-time `{"type":"subscribe"|"unsubscribe","product_ids":[...],"channel"}` requests for `subs` on an open
+ * connection, one per channel in use (`level2`, `market_trades`, `ticker`; the connection's `heartbeats` stay), with a
+ * `jwt` when given. A `level2` subscribe is answered with the product's snapshot. Sources:
+ * https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-overview (one message per channel;
+ * unsubscribe) and …/websocket-rate-limits (8 unauthenticated messages per second per IP).
+ */
+export function coinbaseRequestFrames(type: 'subscribe' | 'unsubscribe', subs: readonly Subscription[], jwt?: string): string[] {
+  const frames: string[] = [];
+  for (const ch of CHANNEL_ORDER) {
+    const ids = [...new Set(subs.filter((s) => s.channel === ch).map((s) => s.instrument.venueSymbol))];
+    if (ids.length > 0) frames.push(coinbaseRequest(type, COINBASE_CHANNEL[ch], ids, jwt));
+  }
+  return frames;
+}
+
 /** Milliseconds connection `spot-k` waits before connecting (`k` × spacing; other ids 0). */
 function spacingOf(planId: string, spacingMs: number): number {
   const m = /^spot-(\d+)$/.exec(planId);
@@ -323,9 +339,24 @@ export function createCoinbaseConnector(opts: CoinbaseConnectorOptions = {}): Co
   const maxProducts = opts.maxProductsPerConnection ?? COINBASE_MAX_PRODUCTS_PER_CONNECTION;
   const spacing = opts.connectSpacingMs ?? COINBASE_CONNECT_SPACING_MS;
   const jwt = opts.jwt;
+  /** A fresh JWT, or undefined (no provider, or it threw: public channels go unauthenticated). */
+  const token = (): string | undefined => {
+    if (!jwt) return undefined;
+    try {
+      return jwt();
+    } catch {
+      return undefined;
+    }
+  };
   return {
     venue: COINBASE,
-    capabilities: CAPABILITIES,
+    capabilities: {
+      ...CAPABILITIES,
+      // Ours: Coinbase documents no per-connection limit (only 8 unauthenticated messages/s per IP); `plan()` also keeps
+      // ≤ maxBooks `level2` products per connection.
+      maxSubscriptionsPerConnection: maxProducts * CHANNEL_ORDER.length,
+      subscriptionLimitSource: `${COINBASE_DOCS.rateLimits} (no per-connection limit documented: ${maxProducts} products and ${maxBooks} books per connection are ours)`,
+    },
     defaultEndpoints: { wsBase: 'wss://advanced-trade-ws.coinbase.com', restBase: 'https://api.coinbase.com' },
     loadInstruments: loadCoinbaseInstruments,
     plan: (subs, endpoints) => planCoinbase(subs, endpoints, maxBooks, maxProducts),
@@ -366,16 +397,22 @@ export function createCoinbaseConnector(opts: CoinbaseConnectorOptions = {}): Co
      * requests carry a fresh token; if it throws they go unauthenticated (public channel).
      */
     resubscribeFrames(sub) {
-      let token: string | undefined;
-      if (jwt) {
-        try {
-          token = jwt();
-        } catch {
-          token = undefined;
-        }
-      }
+      const t = token();
       const ids = [sub.instrument.venueSymbol];
-      return [coinbaseRequest('unsubscribe', 'level2', ids, token), coinbaseRequest('subscribe', 'level2', ids, token)];
+      return [coinbaseRequest('unsubscribe', 'level2', ids, t), coinbaseRequest('subscribe', 'level2', ids, t)];
+    },
+
+    subscribeFrames: (subs) => coinbaseRequestFrames('subscribe', subs, token()),
+    unsubscribeFrames: (subs) => coinbaseRequestFrames('unsubscribe', subs, token()),
+    /** Frames carry the product id (or its alias, e.g. `BTC-USD` for `BTC-USDC`): map the added ones to their keys. */
+    updateSession(session, op, subs, frames) {
+      if (op !== 'add') return frames;
+      for (const s of subs) if (!session.keys.has(s.instrument.venueSymbol)) session.keys.set(s.instrument.venueSymbol, s.instrument.key);
+      for (const s of subs) {
+        const alias = (s.instrument as CoinbaseInstrument).alias;
+        if (alias !== undefined && !session.keys.has(alias)) session.keys.set(alias, s.instrument.key);
+      }
+      return frames;
     },
 
     replay: coinbaseReplay,

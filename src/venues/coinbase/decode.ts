@@ -15,7 +15,18 @@
 import type { BookDeltaEvent, BookSnapshotEvent, Level, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
-import { NO_EVENTS, malformedFrame, unknownFrame } from '../decode-util.ts';
+import { NO_EVENTS, isArray, isWireObject, malformedFrame, unknownFrame, type Unchecked } from '../decode-util.ts';
+import type {
+  CoinbaseEnvelope,
+  CoinbaseErrorFrame,
+  CoinbaseL2Event,
+  CoinbaseL2Update,
+  CoinbaseMarketTradesEvent,
+  CoinbaseSubscriptionsEvent,
+  CoinbaseTicker,
+  CoinbaseTickerEvent,
+  CoinbaseTrade,
+} from './wire.ts';
 
 /** Venue id. */
 export const COINBASE = 'coinbase';
@@ -127,7 +138,7 @@ export function coinbaseErrorCode(message: string): ErrorCode {
   return 'VENUE_REJECTED';
 }
 
-function venueError(msg: Record<string, unknown>, data: string): Decoded {
+function venueError(msg: Unchecked<CoinbaseErrorFrame>, data: string): Decoded {
   const text = typeof msg.message === 'string' ? msg.message : typeof msg.reason === 'string' ? msg.reason : '';
   const code = coinbaseErrorCode(text);
   return {
@@ -142,8 +153,6 @@ function field(v: unknown): string | undefined | null {
   return typeof v === 'string' ? v : null;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
 /**
  * `l2_data` → one BookSnapshotEvent (`type: snapshot`) or BookDeltaEvent (`type: update`) per event:
  * `side` `bid` → bids, `offer` → asks, `[price_level, new_quantity]` (absolute size, "0" deletes).
@@ -152,20 +161,22 @@ function field(v: unknown): string | undefined | null {
  * update's `event_time`, else the envelope `timestamp` (venue ms).
  * Source: https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/websocket/level2
  */
-function decodeL2(events: any[], seq: number, envTs: number, frame: InboundFrame, session: CoinbaseSession): Decoded {
+function decodeL2(events: readonly unknown[], seq: number, envTs: number, frame: InboundFrame, session: CoinbaseSession): Decoded {
   const out: (BookSnapshotEvent | BookDeltaEvent)[] = [];
   for (let j = 0; j < events.length; j++) {
-    const e = events[j];
-    if (e === null || typeof e !== 'object') return malformedFrame(COINBASE, 'l2_data event is not an object', frame.data);
+    const el = events[j];
+    if (el === null || typeof el !== 'object') return malformedFrame(COINBASE, 'l2_data event is not an object', frame.data);
+    const e: Unchecked<CoinbaseL2Event> = el;
     const { type, product_id, updates } = e;
-    if (typeof product_id !== 'string' || !Array.isArray(updates) || (type !== 'snapshot' && type !== 'update')) {
+    if (typeof product_id !== 'string' || !isArray(updates) || (type !== 'snapshot' && type !== 'update')) {
       return malformedFrame(COINBASE, 'l2_data event lacks type, product_id or updates', frame.data);
     }
     const bids: Level[] = [];
     const asks: Level[] = [];
     for (let i = 0; i < updates.length; i++) {
-      const u = updates[i];
-      if (u === null || typeof u !== 'object') return malformedFrame(COINBASE, 'l2_data update is not an object', frame.data);
+      const ul = updates[i];
+      if (ul === null || typeof ul !== 'object') return malformedFrame(COINBASE, 'l2_data update is not an object', frame.data);
+      const u: Unchecked<CoinbaseL2Update> = ul;
       const p = u.price_level;
       const q = u.new_quantity;
       if (typeof p !== 'string' || typeof q !== 'string') return malformedFrame(COINBASE, 'l2_data update lacks price_level or new_quantity', frame.data);
@@ -175,9 +186,13 @@ function decodeL2(events: any[], seq: number, envTs: number, frame: InboundFrame
       else return malformedFrame(COINBASE, 'l2_data update side is neither bid nor offer', frame.data);
     }
     let ts = envTs;
-    if (updates.length > 0 && typeof updates[0].event_time === 'string') {
-      const t = parseRfc3339Ms(updates[0].event_time, session);
-      if (t === t) ts = t;
+    if (updates.length > 0) {
+      // every update was checked to be an object above
+      const eventTime = (updates[0] as Unchecked<CoinbaseL2Update>).event_time;
+      if (typeof eventTime === 'string') {
+        const t = parseRfc3339Ms(eventTime, session);
+        if (t === t) ts = t;
+      }
     }
     const key = keyOf(session, product_id);
     if (type === 'snapshot') {
@@ -196,21 +211,23 @@ function decodeL2(events: any[], seq: number, envTs: number, frame: InboundFrame
  * (re)subscribe) is ignored so trades are never emitted twice.
  * Source: https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/websocket/market-trades
  */
-function decodeTrades(events: any[], frame: InboundFrame, session: CoinbaseSession): Decoded {
+function decodeTrades(events: readonly unknown[], frame: InboundFrame, session: CoinbaseSession): Decoded {
   let out: TradeEvent[] | undefined;
   let sawSnapshot = false;
   for (let j = 0; j < events.length; j++) {
-    const e = events[j];
-    if (e === null || typeof e !== 'object' || !Array.isArray(e.trades)) return malformedFrame(COINBASE, 'market_trades event lacks trades', frame.data);
+    const el = events[j];
+    const e: Unchecked<CoinbaseMarketTradesEvent> | undefined = el !== null && typeof el === 'object' ? el : undefined;
+    const trades = e?.trades;
+    if (e === undefined || !isArray(trades)) return malformedFrame(COINBASE, 'market_trades event lacks trades', frame.data);
     if (e.type === 'snapshot') {
       sawSnapshot = true;
       continue;
     }
     if (e.type !== 'update') return malformedFrame(COINBASE, 'market_trades event type is neither snapshot nor update', frame.data);
-    const trades = e.trades;
     for (let i = trades.length - 1; i >= 0; i--) {
-      const t = trades[i];
-      if (t === null || typeof t !== 'object') return malformedFrame(COINBASE, 'market_trades trade is not an object', frame.data);
+      const tl = trades[i];
+      if (tl === null || typeof tl !== 'object') return malformedFrame(COINBASE, 'market_trades trade is not an object', frame.data);
+      const t: Unchecked<CoinbaseTrade> = tl;
       const { product_id, trade_id, price, size, time, side } = t;
       const taker = side === 'SELL' ? 'buy' : side === 'BUY' ? 'sell' : undefined;
       if (taker === undefined || typeof product_id !== 'string' || typeof trade_id !== 'string' || typeof price !== 'string' || typeof size !== 'string' || typeof time !== 'string') {
@@ -230,15 +247,17 @@ function decodeTrades(events: any[], frame: InboundFrame, session: CoinbaseSessi
  * → ask, `price` → last, `volume_24_h` → volume24h (empty strings → undefined). `ts` = envelope `timestamp`.
  * Source: https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels
  */
-function decodeTicker(events: any[], envTs: number, frame: InboundFrame, session: CoinbaseSession): Decoded {
+function decodeTicker(events: readonly unknown[], envTs: number, frame: InboundFrame, session: CoinbaseSession): Decoded {
   const out: TickerEvent[] = [];
   for (let j = 0; j < events.length; j++) {
-    const e = events[j];
-    if (e === null || typeof e !== 'object' || !Array.isArray(e.tickers)) return malformedFrame(COINBASE, 'ticker event lacks tickers', frame.data);
-    const tickers = e.tickers;
+    const el = events[j];
+    const e: Unchecked<CoinbaseTickerEvent> | undefined = el !== null && typeof el === 'object' ? el : undefined;
+    const tickers = e?.tickers;
+    if (e === undefined || !isArray(tickers)) return malformedFrame(COINBASE, 'ticker event lacks tickers', frame.data);
     for (let i = 0; i < tickers.length; i++) {
-      const t = tickers[i];
-      if (t === null || typeof t !== 'object' || typeof t.product_id !== 'string') return malformedFrame(COINBASE, 'ticker lacks product_id', frame.data);
+      const tl = tickers[i];
+      const t: Unchecked<CoinbaseTicker> | undefined = tl !== null && typeof tl === 'object' ? tl : undefined;
+      if (t === undefined || typeof t.product_id !== 'string') return malformedFrame(COINBASE, 'ticker lacks product_id', frame.data);
       const bidPrice = field(t.best_bid);
       const bidSize = field(t.best_bid_quantity);
       const askPrice = field(t.best_ask);
@@ -268,8 +287,9 @@ function decodeTicker(events: any[], envTs: number, frame: InboundFrame, session
 }
 
 /** `subscriptions` → signal `subscribed`, detail = the active channels (`level2,market_trades,…`). */
-function decodeSubscriptions(events: any[], frame: InboundFrame): Decoded {
-  const e = events[0];
+function decodeSubscriptions(events: readonly unknown[], frame: InboundFrame): Decoded {
+  const el = events[0];
+  const e: Unchecked<CoinbaseSubscriptionsEvent> | undefined = el !== null && typeof el === 'object' ? el : undefined;
   const subs = e?.subscriptions;
   if (subs === null || typeof subs !== 'object') return malformedFrame(COINBASE, 'subscriptions event lacks subscriptions', frame.data);
   return { events: NO_EVENTS, signal: { kind: 'subscribed', detail: Object.keys(subs).sort().join(',') } };
@@ -282,13 +302,14 @@ function decodeSubscriptions(events: any[], frame: InboundFrame): Decoded {
  * `sequence_num` is checked first (see the module doc).
  */
 export function decodeCoinbase(frame: InboundFrame, session: CoinbaseSession): Decoded {
-  let msg: any;
+  let parsed: unknown;
   try {
-    msg = JSON.parse(frame.data);
+    parsed = JSON.parse(frame.data);
   } catch {
     return malformedFrame(COINBASE, 'not JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformedFrame(COINBASE, 'not a JSON object', frame.data);
+  if (!isWireObject<CoinbaseEnvelope<unknown> | CoinbaseErrorFrame>(parsed)) return malformedFrame(COINBASE, 'not a JSON object', frame.data);
+  const msg = parsed;
   const channel = msg.channel;
   if (typeof channel !== 'string' || msg.type === 'error') {
     if (msg.type === 'error') return venueError(msg, frame.data);
@@ -296,7 +317,7 @@ export function decodeCoinbase(frame: InboundFrame, session: CoinbaseSession): D
   }
   const seq = msg.sequence_num;
   const events = msg.events;
-  if (typeof seq !== 'number' || !Array.isArray(events)) return malformedFrame(COINBASE, 'message lacks sequence_num or events', frame.data);
+  if (typeof seq !== 'number' || !isArray(events)) return malformedFrame(COINBASE, 'message lacks sequence_num or events', frame.data);
   const gap = session.lastSeq >= 0 && seq !== session.lastSeq + 1;
   const prev = session.lastSeq;
   session.lastSeq = seq;

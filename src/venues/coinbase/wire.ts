@@ -10,6 +10,12 @@
  * - market_trades schema: https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/websocket/market-trades
  * - rate limits: https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-rate-limits
  * - products: https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/list-public-products
+ *
+ * Not typed here: client requests (built by `connector.ts`) `{"type":"subscribe"|"unsubscribe","product_ids":[...],
+ * "channel":"level2","jwt"?}`, one channel per message, `jwt` only when authenticating (a CDP-key JWT valid for
+ * 2 minutes); `heartbeats` events `{"current_time","heartbeat_counter"}` (once per second; only the channel is
+ * read); the REST products body `{"products":[CoinbaseProduct…],"num_products"?,"pagination"?}` (read by
+ * `connector.ts`).
  */
 
 /** Official documentation pages the connector implements. */
@@ -26,17 +32,6 @@ export const COINBASE_DOCS = {
 
 /** Channel names a client subscribes to (one per subscribe message). */
 export type CoinbaseChannel = 'level2' | 'ticker' | 'market_trades' | 'heartbeats';
-
-/**
- * Client request: `{"type":"subscribe"|"unsubscribe","product_ids":[...],"channel":"level2","jwt"?}`.
- * One channel per message; `jwt` only when authenticating (a CDP-key JWT valid for 2 minutes).
- */
-export interface CoinbaseRequest {
-  readonly type: 'subscribe' | 'unsubscribe';
-  readonly product_ids: string[];
-  readonly channel: CoinbaseChannel | string;
-  readonly jwt?: string;
-}
 
 /**
  * Envelope of every server message. `channel` is the *received* channel name (`l2_data` for `level2`),
@@ -80,7 +75,6 @@ export interface CoinbaseTicker {
   readonly best_bid_quantity: string;
   readonly best_ask: string;
   readonly best_ask_quantity: string;
-  readonly [field: string]: unknown;
 }
 
 /** `ticker` event: one snapshot per product after subscribing, then updates on every match. */
@@ -111,22 +105,16 @@ export interface CoinbaseMarketTradesEvent {
   readonly trades: CoinbaseTrade[];
 }
 
-/** `heartbeats` event, once per second. */
-export interface CoinbaseHeartbeatEvent {
-  readonly current_time: string;
-  readonly heartbeat_counter: number;
-}
-
 /** `subscriptions` event: every active channel and its products after each (un)subscribe. */
 export interface CoinbaseSubscriptionsEvent {
   readonly subscriptions: Record<string, string[]>;
 }
 
-/** Error frame: `{"type":"error","message":"..."}` (no envelope). */
+/** Error frame: `{"type":"error","message":"..."}` (no envelope); some errors name the problem in `reason` instead. */
 export interface CoinbaseErrorFrame {
   readonly type: 'error';
   readonly message: string;
-  readonly [field: string]: unknown;
+  readonly reason?: string;
 }
 
 /** One product of `GET /api/v3/brokerage/market/products` (fields the connector reads). */
@@ -151,11 +139,4 @@ export interface CoinbaseProduct {
    */
   readonly alias?: string;
   readonly alias_to?: string[];
-}
-
-/** REST body of `GET /api/v3/brokerage/market/products`. */
-export interface CoinbaseProductsResponse {
-  readonly products: CoinbaseProduct[];
-  readonly num_products?: number;
-  readonly pagination?: { readonly next_cursor?: string; readonly has_next?: boolean };
 }

@@ -147,6 +147,35 @@ export function planCryptoCom(subs: readonly Subscription[], endpoints: VenueEnd
   return plans;
 }
 
+/** Last run-time request id handed out (ids are ms timestamps, bumped to stay unique). */
+let lastRequestId = 0;
+
+/**
+ * Run-time `{"id","method":"subscribe"|"unsubscribe","params":{"channels":[…]},"nonce"}` for `subs` on an open connection
+ * (one request per API generation of the instruments; v1 book subscribes ask for `SNAPSHOT_AND_UPDATE` again, whose
+ * first push is the snapshot). Acknowledged `{"id","code":0,"method"}`. Sources: CRYPTO_COM_DOCS.subscribe
+ * (https://exchange-developer.crypto.com/exchange/v1/docs/api/websocket/ws-market-data-client-commands-market-data-subscribe-request)
+ * and the common reference's `unsubscribe` (https://exchange-docs.crypto.com/exchange/v1/rest-ws/index.html).
+ */
+export function cryptoComRequestFrames(method: 'subscribe' | 'unsubscribe', subs: readonly Subscription[]): string[] {
+  const byApi = new Map<CryptoComApi, string[]>();
+  for (const s of subs) {
+    const api = cryptoComApiOf(s.instrument);
+    const ch = cryptoComChannel(s);
+    const list = byApi.get(api);
+    if (!list) byApi.set(api, [ch]);
+    else if (!list.includes(ch)) list.push(ch);
+  }
+  const frames: string[] = [];
+  for (const [api, channels] of byApi) {
+    const nonce = Date.now();
+    const id = (lastRequestId = Math.max(nonce, lastRequestId + 1));
+    const request = method === 'subscribe' ? (JSON.parse(subscribeRequest(api, id, channels)) as object) : { id, method, params: { channels } };
+    frames.push(JSON.stringify({ ...request, nonce }));
+  }
+  return frames;
+}
+
 /** Stamps `nonce` (ms now) into the plan's requests, as the v1 request format asks. Source: CRYPTO_COM_DOCS.common. */
 export async function prepareCryptoComConnection(plan: ConnectionPlan): Promise<ConnectionPlan> {
   const nonce = Date.now();
@@ -345,6 +374,8 @@ const CAPABILITIES: VenueCapabilities = {
   transport: 'ws',
   bookSync: { snapshot: 'stream', sequence: 'linked', truncateToDepth: true, source: CRYPTO_COM_DOCS.book },
   defaultDepth: CRYPTO_COM_DEFAULT_DEPTH,
+  maxSubscriptionsPerConnection: CRYPTO_COM_MAX_CHANNELS_PER_CONNECTION,
+  subscriptionLimitSource: `${CRYPTO_COM_DOCS.common} (error 40107 EXCEED_MAX_SUBSCRIPTIONS; 400 as quoted by skip-mev/connect)`,
 };
 
 /** The Crypto.com connector. */
@@ -376,6 +407,20 @@ export const cryptoComConnector: Connector<CryptoComSession> = {
     const now = Date.now();
     const request = JSON.parse(subscribeRequest(api, now, [cryptoComChannel(sub)])) as object;
     return [JSON.stringify({ ...request, nonce: now })];
+  },
+
+  subscribeFrames: (subs) => cryptoComRequestFrames('subscribe', subs),
+  unsubscribeFrames: (subs) => cryptoComRequestFrames('unsubscribe', subs),
+  /** Pushes name the instrument: map the added ones to their keys; subscribe requests join the rate-limit resend table. */
+  updateSession(session, op, subs, frames) {
+    if (op === 'add') {
+      for (const s of subs) session.keys.set(s.instrument.venueSymbol, s.instrument.key);
+      for (const f of frames) {
+        const o = JSON.parse(f) as { id?: unknown };
+        if (typeof o.id === 'number' || typeof o.id === 'string') session.requests.set(String(o.id), f);
+      }
+    }
+    return frames;
   },
 
   replay: cryptoComReplay,

@@ -16,7 +16,20 @@
 import type { BookDeltaEvent, BookSnapshotEvent, Level, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
-import { NO_EVENTS, malformedFrame, unknownFrame } from '../decode-util.ts';
+import { NO_EVENTS, isArray, isWireObject, malformedFrame, unknownFrame, type Unchecked } from '../decode-util.ts';
+import type {
+  CryptoComBookSnapshot,
+  CryptoComBookUpdate,
+  CryptoComLevel,
+  CryptoComPush,
+  CryptoComRequest,
+  CryptoComResponse,
+  CryptoComTicker,
+  CryptoComTrade,
+} from './wire.ts';
+
+/** The `result` of a channel push carrying `D` items, fields unchecked. */
+type PushResult<D> = Unchecked<CryptoComPush<D>['result']>;
 
 /** Venue id (the recording header's `CRYPTO.COM`). */
 export const CRYPTO_COM = 'crypto-com';
@@ -50,8 +63,8 @@ export function newCryptoComSession(requestFrames: readonly string[] = [], keys?
   const requests = new Map<string, string>();
   for (const f of requestFrames) {
     try {
-      const o = JSON.parse(f) as { id?: unknown };
-      if (typeof o.id === 'number' || typeof o.id === 'string') requests.set(String(o.id), f);
+      const o: unknown = JSON.parse(f);
+      if (isWireObject<CryptoComRequest>(o) && (typeof o.id === 'number' || typeof o.id === 'string')) requests.set(String(o.id), f);
     } catch {
       // our own frames always parse
     }
@@ -126,11 +139,11 @@ export function cryptoComInt(v: unknown): number | undefined {
  * to `[price text, qty text, numOrders]`. Undefined when not a list of `[price, qty, …]`.
  */
 function levels(a: unknown): Level[] | undefined {
-  if (!Array.isArray(a)) return undefined;
+  if (!isArray(a)) return undefined;
   let numbers = false;
   for (let i = 0; i < a.length; i++) {
     const l = a[i];
-    if (!Array.isArray(l)) return undefined;
+    if (!isArray(l)) return undefined;
     const p = l[0];
     const q = l[1];
     if (typeof p === 'string' && typeof q === 'string') continue;
@@ -140,10 +153,10 @@ function levels(a: unknown): Level[] | undefined {
     }
     return undefined;
   }
-  if (!numbers) return a as Level[];
+  if (!numbers) return a as Level[]; // every element checked above: [price string, qty string, …]
   const out = new Array<Level>(a.length);
   for (let i = 0; i < a.length; i++) {
-    const l = a[i];
+    const l = a[i] as Unchecked<CryptoComLevel>; // checked above: string or finite number price and qty
     const p = l[0];
     const q = l[1];
     out[i] = typeof p === 'number' ? [decimalText(p), decimalText(q as number), l[2]] : (l as Level);
@@ -174,22 +187,21 @@ export function rawIntegers(text: string, key: string): string[] {
   return out;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
 /**
  * `book` → one BookSnapshotEvent per data item (replaces the book): v1 snapshot with `seq` = `u`; v2 push (every
  * push is the whole top-N book, no sequence) with `seq` undefined. `ts` = `t` (ms).
  * Source: https://exchange-developer.crypto.com/exchange/v1/docs/api/websocket/ws-channel-book-instrument-name-depth
  */
-function decodeBookSnapshot(res: any, frame: InboundFrame, session: CryptoComSession): Decoded {
+function decodeBookSnapshot(res: PushResult<CryptoComBookSnapshot>, frame: InboundFrame, session: CryptoComSession): Decoded {
   const name = res.instrument_name;
   const data = res.data;
-  if (typeof name !== 'string' || !Array.isArray(data) || data.length === 0) return malformedFrame(CRYPTO_COM, 'book push lacks instrument_name or data', frame.data);
+  if (typeof name !== 'string' || !isArray(data) || data.length === 0) return malformedFrame(CRYPTO_COM, 'book push lacks instrument_name or data', frame.data);
   const key = keyOf(session, name);
   const events = new Array<BookSnapshotEvent>(data.length);
   for (let j = 0; j < data.length; j++) {
-    const item = data[j];
-    if (item === null || typeof item !== 'object') return malformedFrame(CRYPTO_COM, 'book item is not an object', frame.data);
+    const el = data[j];
+    if (el === null || typeof el !== 'object') return malformedFrame(CRYPTO_COM, 'book item is not an object', frame.data);
+    const item: Unchecked<CryptoComBookSnapshot> = el;
     const bids = levels(item.bids);
     const asks = levels(item.asks);
     const seq = item.u === undefined ? undefined : cryptoComInt(item.u);
@@ -205,20 +217,24 @@ function decodeBookSnapshot(res: any, frame: InboundFrame, session: CryptoComSes
  * `cs` is not read (no official checksum). `ts` = `t` (ms).
  * Source: https://exchange-developer.crypto.com/exchange/v1/docs/api/websocket/ws-channel-book-instrument-name-depth
  */
-function decodeBookUpdate(res: any, frame: InboundFrame, session: CryptoComSession): Decoded {
+function decodeBookUpdate(res: PushResult<CryptoComBookUpdate>, frame: InboundFrame, session: CryptoComSession): Decoded {
   const name = res.instrument_name;
   const data = res.data;
-  if (typeof name !== 'string' || !Array.isArray(data) || data.length === 0) return malformedFrame(CRYPTO_COM, 'book.update push lacks instrument_name or data', frame.data);
+  if (typeof name !== 'string' || !isArray(data) || data.length === 0) return malformedFrame(CRYPTO_COM, 'book.update push lacks instrument_name or data', frame.data);
   const key = keyOf(session, name);
   const events = new Array<BookDeltaEvent>(data.length);
   for (let j = 0; j < data.length; j++) {
-    const item = data[j];
+    const el = data[j];
+    const item: Unchecked<CryptoComBookUpdate> | undefined = el !== null && typeof el === 'object' ? el : undefined;
     const upd = item?.update;
     const u = cryptoComInt(item?.u);
     const pu = cryptoComInt(item?.pu);
-    if (upd === null || typeof upd !== 'object' || u === undefined || pu === undefined) return malformedFrame(CRYPTO_COM, 'book.update item lacks update, u or pu', frame.data);
-    const bids = levels(upd.bids ?? []);
-    const asks = levels(upd.asks ?? []);
+    if (item === undefined || upd === null || typeof upd !== 'object' || u === undefined || pu === undefined) {
+      return malformedFrame(CRYPTO_COM, 'book.update item lacks update, u or pu', frame.data);
+    }
+    const changes: Unchecked<CryptoComBookUpdate['update']> = upd;
+    const bids = levels(changes.bids ?? []);
+    const asks = levels(changes.asks ?? []);
     if (bids === undefined || asks === undefined) return malformedFrame(CRYPTO_COM, 'book.update levels are not [price, qty, n] lists', frame.data);
     events[j] = { type: 'book_delta', venue: CRYPTO_COM, key, bids, asks, firstSeq: u, lastSeq: u, prevSeq: pu, ts: cryptoComInt(item.t) ?? frame.recvTs, recvTs: frame.recvTs };
   }
@@ -233,10 +249,10 @@ function decodeBookUpdate(res: any, frame: InboundFrame, session: CryptoComSessi
  * `ignored` (`trade_empty`).
  * Source: https://exchange-developer.crypto.com/exchange/v1/docs/api/websocket/ws-channel-trade-instrument-name
  */
-function decodeTrades(res: any, frame: InboundFrame, session: CryptoComSession): Decoded {
+function decodeTrades(res: PushResult<CryptoComTrade>, frame: InboundFrame, session: CryptoComSession): Decoded {
   const name = res.instrument_name;
   const data = res.data;
-  if (typeof name !== 'string' || !Array.isArray(data)) return malformedFrame(CRYPTO_COM, 'trade push lacks instrument_name or data', frame.data);
+  if (typeof name !== 'string' || !isArray(data)) return malformedFrame(CRYPTO_COM, 'trade push lacks instrument_name or data', frame.data);
   if (!session.tradeSnapshotSkipped.has(name)) {
     session.tradeSnapshotSkipped.add(name);
     return TRADE_SNAPSHOT;
@@ -247,8 +263,9 @@ function decodeTrades(res: any, frame: InboundFrame, session: CryptoComSession):
   const key = keyOf(session, name);
   const events = new Array<TradeEvent>(n);
   for (let j = 0; j < n; j++) {
-    const t = data[j];
-    if (t === null || typeof t !== 'object') return malformedFrame(CRYPTO_COM, 'trade item is not an object', frame.data);
+    const el = data[j];
+    if (el === null || typeof el !== 'object') return malformedFrame(CRYPTO_COM, 'trade item is not an object', frame.data);
+    const t: Unchecked<CryptoComTrade> = el;
     const side = t.s === 'BUY' ? 'buy' : t.s === 'SELL' ? 'sell' : undefined;
     const price = dec(t.p);
     const size = dec(t.q);
@@ -272,15 +289,16 @@ function decodeTrades(res: any, frame: InboundFrame, session: CryptoComSession):
  * v2 has no `bs`/`ks` (sizes undefined). Source:
  * https://exchange-developer.crypto.com/exchange/v1/docs/api/websocket/ws-channel-ticker-instrument-name
  */
-function decodeTicker(res: any, frame: InboundFrame, session: CryptoComSession): Decoded {
+function decodeTicker(res: PushResult<CryptoComTicker>, frame: InboundFrame, session: CryptoComSession): Decoded {
   const name = res.instrument_name;
   const data = res.data;
-  if (typeof name !== 'string' || !Array.isArray(data) || data.length === 0) return malformedFrame(CRYPTO_COM, 'ticker push lacks instrument_name or data', frame.data);
+  if (typeof name !== 'string' || !isArray(data) || data.length === 0) return malformedFrame(CRYPTO_COM, 'ticker push lacks instrument_name or data', frame.data);
   const key = keyOf(session, name);
   const events = new Array<TickerEvent>(data.length);
   for (let j = 0; j < data.length; j++) {
-    const d = data[j];
-    if (d === null || typeof d !== 'object') return malformedFrame(CRYPTO_COM, 'ticker item is not an object', frame.data);
+    const el = data[j];
+    if (el === null || typeof el !== 'object') return malformedFrame(CRYPTO_COM, 'ticker item is not an object', frame.data);
+    const d: Unchecked<CryptoComTicker> = el;
     const bidPrice = dec(d.b);
     const bidSize = dec(d.bs);
     const askPrice = dec(d.k);
@@ -307,7 +325,7 @@ const RATE_CODES = new Set([42901, 10006]);
  * opened in) re-sends that request, at most {@link CRYPTO_COM_MAX_RESENDS} times per connection.
  * Source: https://exchange-docs.crypto.com/exchange/v1/rest-ws/index.html#response-and-reason-codes
  */
-function venueError(msg: any, frame: InboundFrame, session: CryptoComSession): Decoded {
+function venueError(msg: Unchecked<CryptoComResponse>, frame: InboundFrame, session: CryptoComSession): Decoded {
   const code = typeof msg.code === 'number' ? msg.code : Number(msg.code);
   const reason = typeof msg.message === 'string' ? msg.message : '';
   const method = typeof msg.method === 'string' ? msg.method : '';
@@ -330,7 +348,7 @@ function venueError(msg: any, frame: InboundFrame, session: CryptoComSession): D
 }
 
 /** `{"id":N,"method":"public/heartbeat"}` → reply `{"id":N,"method":"public/respond-heartbeat"}` with the id's exact text. */
-function heartbeat(msg: any, frame: InboundFrame): Decoded {
+function heartbeat(msg: Unchecked<CryptoComResponse>, frame: InboundFrame): Decoded {
   const id = msg.id;
   let idText: string;
   if (typeof id === 'number' && Number.isSafeInteger(id)) idText = String(id);
@@ -348,23 +366,25 @@ function heartbeat(msg: any, frame: InboundFrame): Decoded {
  * `subscribed`; `public/heartbeat` → `heartbeat` with the required `public/respond-heartbeat` reply.
  */
 export function decodeCryptoCom(frame: InboundFrame, session: CryptoComSession): Decoded {
-  let msg: any;
+  let parsed: unknown;
   try {
-    msg = JSON.parse(frame.data);
+    parsed = JSON.parse(frame.data);
   } catch {
     return malformedFrame(CRYPTO_COM, 'invalid JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformedFrame(CRYPTO_COM, 'frame is not a JSON object', frame.data);
+  if (!isWireObject<CryptoComPush<unknown> | CryptoComResponse>(parsed)) return malformedFrame(CRYPTO_COM, 'frame is not a JSON object', frame.data);
+  const msg = parsed;
   const code = msg.code;
   if (code !== undefined && code !== 0 && code !== '0') return venueError(msg, frame, session);
   const method = msg.method;
   if (method === 'subscribe') {
-    const res = msg.result;
-    if (res === undefined || res === null) {
+    const result = msg.result;
+    if (result === undefined || result === null) {
       const id = typeof msg.id === 'number' || typeof msg.id === 'string' ? String(msg.id) : undefined;
       return { events: NO_EVENTS, signal: { kind: 'subscribed', detail: id } };
     }
-    if (typeof res !== 'object') return malformedFrame(CRYPTO_COM, 'subscribe result is not an object', frame.data);
+    if (typeof result !== 'object') return malformedFrame(CRYPTO_COM, 'subscribe result is not an object', frame.data);
+    const res: PushResult<unknown> = result;
     const channel = res.channel;
     switch (channel) {
       case 'book':
@@ -388,5 +408,3 @@ export function decodeCryptoCom(frame: InboundFrame, session: CryptoComSession):
   }
   return unknownFrame(CRYPTO_COM, typeof method === 'string' ? `method ${method.slice(0, 40)}` : 'no method', frame.data);
 }
-
-/* eslint-enable @typescript-eslint/no-explicit-any */

@@ -31,7 +31,7 @@ export const CRYPTO_COM_DOCS = {
 export type CryptoComApi = 'v1' | 'v2';
 
 /** A decimal as sent: a string in v1, a JSON number in v2. */
-export type CryptoComDecimal = string | number;
+type CryptoComDecimal = string | number;
 
 /** `[price, quantity, numOrders]`: price in quote currency, quantity in base units (contracts for perpetuals). */
 export type CryptoComLevel = [price: CryptoComDecimal, qty: CryptoComDecimal, numOrders: CryptoComDecimal];
@@ -108,7 +108,10 @@ export interface CryptoComPush<D> {
   };
 }
 
-/** Any response: `code` 0 (number or string) for success; otherwise `message` names the reason (e.g. `TOO_MANY_REQUESTS`). */
+/**
+ * Any response: `code` 0 (number or string) for success; otherwise `message` names the reason (e.g. `TOO_MANY_REQUESTS`).
+ * Also the server's heartbeat `{"id":N,"method":"public/heartbeat"}` (answered with `public/respond-heartbeat`, same id).
+ */
 export interface CryptoComResponse {
   readonly id?: number | string;
   readonly method: string;

@@ -60,6 +60,8 @@ const CAPABILITIES: VenueCapabilities = {
   transport: 'ws',
   bookSync: { snapshot: 'stream', sequence: 'none', truncateToDepth: true, source: KRAKEN_DOCS.bookChecksumV1 },
   defaultDepth: KRAKEN_DEFAULT_DEPTH,
+  maxSubscriptionsPerConnection: KRAKEN_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+  subscriptionLimitSource: `${KRAKEN_DOCS.websocket} (no per-connection count documented; the message rate limit is dynamic: 100 is ours)`,
 };
 
 /**
@@ -182,6 +184,34 @@ export function planKraken(subs: readonly Subscription[], endpoints: VenueEndpoi
     });
   }
   return plans;
+}
+
+/**
+ * Run-time subscribe / unsubscribe requests for `subs` on an open connection of `plan`, in the protocol of its URL:
+ * one request per (channel, depth), at most 50 symbols each, books at their Kraken depth. v1
+ * `{"event":"subscribe"|"unsubscribe","pair":[…],"subscription":{"name","depth"?}}` (answered per pair with
+ * `subscriptionStatus`; a book subscribe with its snapshot), v2 `{"method":"subscribe"|"unsubscribe","params":{…}}`.
+ * Sources: https://docs.kraken.com/exchange/api-reference/spot-websocket-v1/subscribe, …/spot-websocket-v1/unsubscribe,
+ * https://docs.kraken.com/exchange/api-reference/spot-websocket (v2).
+ */
+export function krakenRequestFrames(op: 'subscribe' | 'unsubscribe', subs: readonly Subscription[], plan: ConnectionPlan): string[] {
+  const protocol = krakenProtocolOf(plan.url);
+  const groups = new Map<string, { channel: Channel; depth: number | undefined; symbols: string[] }>();
+  for (const s of subs) {
+    const depth = s.channel === 'book' ? krakenBookDepth(s.depth) : undefined;
+    const g = `${s.channel}|${depth ?? ''}`;
+    let e = groups.get(g);
+    if (!e) groups.set(g, (e = { channel: s.channel, depth, symbols: [] }));
+    const sym = krakenWireSymbol(s.instrument, protocol);
+    if (!e.symbols.includes(sym)) e.symbols.push(sym);
+  }
+  const frames: string[] = [];
+  for (const g of groups.values()) {
+    for (let j = 0; j < g.symbols.length; j += KRAKEN_MAX_SYMBOLS_PER_REQUEST) {
+      frames.push(krakenRequestFrame(protocol, op, g.channel, g.symbols.slice(j, j + KRAKEN_MAX_SYMBOLS_PER_REQUEST), g.depth));
+    }
+  }
+  return frames;
 }
 
 /** `"0.1"` for 1 decimal, `"1"` for 0: the step of a number of decimal places. */
@@ -432,6 +462,17 @@ export const krakenConnector: Connector<KrakenSession> = {
     const symbol = krakenWireSymbol(sub.instrument, protocol);
     const depth = sub.channel === 'book' ? krakenBookDepth(sub.depth) : undefined;
     return [krakenRequestFrame(protocol, 'unsubscribe', sub.channel, [symbol], depth), krakenRequestFrame(protocol, 'subscribe', sub.channel, [symbol], depth)];
+  },
+
+  subscribeFrames: (subs, plan) => krakenRequestFrames('subscribe', subs, plan),
+  unsubscribeFrames: (subs, plan) => krakenRequestFrames('unsubscribe', subs, plan),
+  /** Added instruments join the session's v1 / v2 lookups (v2 with the precisions its checksum text is formatted at). */
+  updateSession(session, op, subs, frames) {
+    if (op !== 'add') return frames;
+    const extra = newKrakenSession(session.protocol, subs.map((s) => s.instrument));
+    for (const [k, v] of extra.v1) session.v1.set(k, v);
+    for (const [k, v] of extra.v2) session.v2.set(k, v);
+    return frames;
   },
 
   /** Unsigned CRC32 of the top 10 asks then bids (see `checksum.ts`). */

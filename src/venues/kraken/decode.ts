@@ -17,8 +17,22 @@
 import type { BookDeltaEvent, BookSnapshotEvent, Level, NormalizedEvent, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
-import type { KrakenProtocol } from './wire.ts';
-import { NO_EVENTS, isObject, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
+import type {
+  KrakenBareError,
+  KrakenProtocol,
+  KrakenV1BookSnapshot,
+  KrakenV1BookUpdate,
+  KrakenV1Event,
+  KrakenV1Ticker,
+  KrakenV1Trade,
+  KrakenV2Book,
+  KrakenV2Level,
+  KrakenV2Message,
+  KrakenV2Response,
+  KrakenV2Ticker,
+  KrakenV2Trade,
+} from './wire.ts';
+import { NO_EVENTS, isArray, isWireObject, levelsOk, malformedFrame, unknownFrame, type Unchecked } from '../decode-util.ts';
 
 /** Venue id. */
 export const KRAKEN = 'kraken';
@@ -161,8 +175,6 @@ function venueError(text: string, context: Record<string, unknown>, data: string
   };
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
 /** Seconds-with-microseconds decimal string → ms since the epoch (floored), or NaN. */
 function secondsToMs(s: unknown): number {
   return typeof s === 'string' ? Math.floor(parseFloat(s) * 1000) : NaN;
@@ -197,9 +209,9 @@ function checksumValue(v: unknown): number | undefined {
  * in order, never sort by timestamp); the sync stage truncates to the subscribed depth.
  * Source: https://docs.kraken.com/exchange/guides/websockets/book-checksum-v1
  */
-function decodeV1Book(m: any[], n: number, pair: string, frame: InboundFrame, session: KrakenSession): Decoded {
+function decodeV1Book(m: readonly unknown[], n: number, pair: string, frame: InboundFrame, session: KrakenSession): Decoded {
   const first = m[1];
-  if (!isObject(first)) return malformedFrame(KRAKEN, 'book payload is not an object', frame.data);
+  if (!isWireObject<KrakenV1BookSnapshot | KrakenV1BookUpdate>(first)) return malformedFrame(KRAKEN, 'book payload is not an object', frame.data);
   if (first.as !== undefined || first.bs !== undefined) {
     const asks = first.as ?? NO_LEVELS;
     const bids = first.bs ?? NO_LEVELS;
@@ -222,7 +234,7 @@ function decodeV1Book(m: any[], n: number, pair: string, frame: InboundFrame, se
   let checksum: number | undefined;
   for (let i = 1; i < n - 2; i++) {
     const p = m[i];
-    if (!isObject(p)) return malformedFrame(KRAKEN, 'book update payload is not an object', frame.data);
+    if (!isWireObject<KrakenV1BookUpdate>(p)) return malformedFrame(KRAKEN, 'book update payload is not an object', frame.data);
     if (p.a !== undefined) {
       if (!levelsOk(p.a)) return malformedFrame(KRAKEN, 'book update a is not a level array', frame.data);
       asks = asks === undefined ? p.a : asks.concat(p.a);
@@ -262,13 +274,14 @@ function decodeV1Book(m: any[], n: number, pair: string, frame: InboundFrame, se
  * Source: https://docs.kraken.com/exchange/api-reference/spot-websocket-v1/trade
  */
 function decodeV1Trades(list: unknown, pair: string, frame: InboundFrame, session: KrakenSession): Decoded {
-  if (!Array.isArray(list)) return malformedFrame(KRAKEN, 'trade payload is not an array', frame.data);
+  if (!isArray(list)) return malformedFrame(KRAKEN, 'trade payload is not an array', frame.data);
   const key = v1Key(session, pair);
   const n = list.length;
   const events = new Array<TradeEvent>(n);
   for (let i = 0; i < n; i++) {
-    const t = list[i];
-    if (!Array.isArray(t) || typeof t[0] !== 'string' || typeof t[1] !== 'string') return malformedFrame(KRAKEN, 'trade element lacks price or volume', frame.data);
+    const el = list[i];
+    const t: Unchecked<KrakenV1Trade> | undefined = isArray(el) ? el : undefined;
+    if (t === undefined || typeof t[0] !== 'string' || typeof t[1] !== 'string') return malformedFrame(KRAKEN, 'trade element lacks price or volume', frame.data);
     const side = t[3] === 'b' ? 'buy' : t[3] === 's' ? 'sell' : undefined;
     const ts = secondsToMs(t[2]);
     if (side === undefined || !Number.isFinite(ts)) return malformedFrame(KRAKEN, 'trade element lacks side or time', frame.data);
@@ -283,10 +296,10 @@ function decodeV1Trades(list: unknown, pair: string, frame: InboundFrame, sessio
  * Source: https://docs.kraken.com/exchange/api-reference/spot-websocket-v1/ticker
  */
 function decodeV1Ticker(p: unknown, pair: string, frame: InboundFrame, session: KrakenSession): Decoded {
-  if (!isObject(p)) return malformedFrame(KRAKEN, 'ticker payload is not an object', frame.data);
+  if (!isWireObject<KrakenV1Ticker>(p)) return malformedFrame(KRAKEN, 'ticker payload is not an object', frame.data);
   const a = p.a;
   const b = p.b;
-  if (!Array.isArray(a) || !Array.isArray(b) || typeof a[0] !== 'string' || typeof a[2] !== 'string' || typeof b[0] !== 'string' || typeof b[2] !== 'string') {
+  if (!isArray(a) || !isArray(b) || typeof a[0] !== 'string' || typeof a[2] !== 'string' || typeof b[0] !== 'string' || typeof b[2] !== 'string') {
     return malformedFrame(KRAKEN, 'ticker lacks a or b', frame.data);
   }
   const c = p.c;
@@ -299,8 +312,8 @@ function decodeV1Ticker(p: unknown, pair: string, frame: InboundFrame, session: 
     bidSize: b[2],
     askPrice: a[0],
     askSize: a[2],
-    last: Array.isArray(c) && typeof c[0] === 'string' ? c[0] : undefined,
-    volume24h: Array.isArray(v) && typeof v[1] === 'string' ? v[1] : undefined,
+    last: isArray(c) && typeof c[0] === 'string' ? c[0] : undefined,
+    volume24h: isArray(v) && typeof v[1] === 'string' ? v[1] : undefined,
     ts: frame.recvTs,
     recvTs: frame.recvTs,
   };
@@ -308,7 +321,7 @@ function decodeV1Ticker(p: unknown, pair: string, frame: InboundFrame, session: 
 }
 
 /** v1 data frame `[channelID, payload…, channelName, pair]`, dispatched on the channel name. */
-function decodeV1Data(m: any[], frame: InboundFrame, session: KrakenSession): Decoded {
+function decodeV1Data(m: readonly unknown[], frame: InboundFrame, session: KrakenSession): Decoded {
   const n = m.length;
   if (n < 4) return malformedFrame(KRAKEN, 'array frame shorter than [channelID, payload, channelName, pair]', frame.data);
   const name = m[n - 2];
@@ -337,7 +350,7 @@ function decodeV1Data(m: any[], frame: InboundFrame, session: KrakenSession): De
  * `unsubscribed` → signal (detail `channelName:pair`), `error` → typed error with `errorMessage`; `error` → typed error.
  * Source: https://docs.kraken.com/exchange/api-reference/spot-websocket-v1/subscriptionstatus
  */
-function decodeV1Event(msg: Record<string, any>, frame: InboundFrame): Decoded {
+function decodeV1Event(msg: Unchecked<KrakenV1Event>, frame: InboundFrame): Decoded {
   switch (msg.event) {
     case 'heartbeat':
     case 'pong':
@@ -377,12 +390,12 @@ function v2Decimal(v: unknown, precision: number | undefined): string | null {
 
 /** v2 `[{price, qty}]` → `[price, qty]` string levels; `null` when an element is not a level. */
 function v2Levels(a: unknown, info: KrakenSymbolInfo): Level[] | null {
-  if (!Array.isArray(a)) return null;
+  if (!isArray(a)) return null;
   const n = a.length;
   const out = new Array<Level>(n);
   for (let i = 0; i < n; i++) {
     const l = a[i];
-    if (!isObject(l)) return null;
+    if (!isWireObject<KrakenV2Level>(l)) return null;
     const p = v2Decimal(l.price, info.pricePrecision);
     const q = v2Decimal(l.qty, info.qtyPrecision);
     if (p === null || q === null) return null;
@@ -412,14 +425,14 @@ function exactText(info: KrakenSymbolInfo): boolean {
  * the checksum is omitted. `ts` = `timestamp` (RFC 3339), else receive time.
  * Source: https://docs.kraken.com/exchange/guides/websockets/book-checksum-v2
  */
-function decodeV2Book(msg: Record<string, any>, frame: InboundFrame, session: KrakenSession): Decoded {
+function decodeV2Book(msg: Unchecked<KrakenV2Message<KrakenV2Book>>, frame: InboundFrame, session: KrakenSession): Decoded {
   const type = msg.type;
   const data = msg.data;
-  if ((type !== 'snapshot' && type !== 'update') || !Array.isArray(data)) return malformedFrame(KRAKEN, 'book message lacks type or data', frame.data);
+  if ((type !== 'snapshot' && type !== 'update') || !isArray(data)) return malformedFrame(KRAKEN, 'book message lacks type or data', frame.data);
   const events: NormalizedEvent[] = [];
   for (let j = 0; j < data.length; j++) {
     const d = data[j];
-    if (!isObject(d) || typeof d.symbol !== 'string') return malformedFrame(KRAKEN, 'book data lacks symbol', frame.data);
+    if (!isWireObject<KrakenV2Book>(d) || typeof d.symbol !== 'string') return malformedFrame(KRAKEN, 'book data lacks symbol', frame.data);
     const info = v2Info(session, d.symbol);
     const bids = d.bids === undefined ? NO_LEVELS : v2Levels(d.bids, info);
     const asks = d.asks === undefined ? NO_LEVELS : v2Levels(d.asks, info);
@@ -446,11 +459,17 @@ function decodeV2Book(msg: Record<string, any>, frame: InboundFrame, session: Kr
   return { events };
 }
 
-/** True when every price and qty of a v2 book element arrived as a string (raw text; no precision needed). */
-function allStrings(d: Record<string, any>): boolean {
+/**
+ * True when every price and qty of a v2 book element arrived as a string (raw text; no precision needed). Called
+ * once {@link v2Levels} accepted the sides: each one is absent or a list of objects.
+ */
+function allStrings(d: Unchecked<KrakenV2Book>): boolean {
   for (const side of [d.bids, d.asks]) {
-    if (!Array.isArray(side)) continue;
-    for (const l of side) if (typeof l.price !== 'string' || typeof l.qty !== 'string') return false;
+    if (!isArray(side)) continue;
+    for (const el of side) {
+      const l = el as Unchecked<KrakenV2Level>;
+      if (typeof l.price !== 'string' || typeof l.qty !== 'string') return false;
+    }
   }
   return true;
 }
@@ -460,14 +479,14 @@ function allStrings(d: Record<string, any>): boolean {
  * `timestamp` (RFC 3339) the time. Price / qty formatted at the symbol precision.
  * Source: https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/trade
  */
-function decodeV2Trades(msg: Record<string, any>, frame: InboundFrame, session: KrakenSession): Decoded {
+function decodeV2Trades(msg: Unchecked<KrakenV2Message<KrakenV2Trade>>, frame: InboundFrame, session: KrakenSession): Decoded {
   const data = msg.data;
-  if (!Array.isArray(data)) return malformedFrame(KRAKEN, 'trade message lacks data', frame.data);
+  if (!isArray(data)) return malformedFrame(KRAKEN, 'trade message lacks data', frame.data);
   const n = data.length;
   const events = new Array<TradeEvent>(n);
   for (let i = 0; i < n; i++) {
     const t = data[i];
-    if (!isObject(t) || typeof t.symbol !== 'string') return malformedFrame(KRAKEN, 'trade element lacks symbol', frame.data);
+    if (!isWireObject<KrakenV2Trade>(t) || typeof t.symbol !== 'string') return malformedFrame(KRAKEN, 'trade element lacks symbol', frame.data);
     const info = v2Info(session, t.symbol);
     const price = v2Decimal(t.price, info.pricePrecision);
     const size = v2Decimal(t.qty, info.qtyPrecision);
@@ -491,12 +510,12 @@ function optDecimal(v: unknown, precision: number | undefined): string | undefin
  * base units) → TickerEvent; `ts` = `timestamp` when sent, else receive time.
  * Source: https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/ticker
  */
-function decodeV2Ticker(msg: Record<string, any>, frame: InboundFrame, session: KrakenSession): Decoded {
+function decodeV2Ticker(msg: Unchecked<KrakenV2Message<KrakenV2Ticker>>, frame: InboundFrame, session: KrakenSession): Decoded {
   const data = msg.data;
-  if (!Array.isArray(data)) return malformedFrame(KRAKEN, 'ticker message lacks data', frame.data);
+  if (!isArray(data)) return malformedFrame(KRAKEN, 'ticker message lacks data', frame.data);
   const events: TickerEvent[] = [];
   for (const t of data) {
-    if (!isObject(t) || typeof t.symbol !== 'string') return malformedFrame(KRAKEN, 'ticker element lacks symbol', frame.data);
+    if (!isWireObject<KrakenV2Ticker>(t) || typeof t.symbol !== 'string') return malformedFrame(KRAKEN, 'ticker element lacks symbol', frame.data);
     const info = v2Info(session, t.symbol);
     const bidPrice = optDecimal(t.bid, info.pricePrecision);
     const bidSize = optDecimal(t.bid_qty, info.qtyPrecision);
@@ -513,7 +532,7 @@ function decodeV2Ticker(msg: Record<string, any>, frame: InboundFrame, session: 
 }
 
 /** v2 `{channel, …}` messages. `heartbeat` and `status` are activity; `instrument`, `ohlc`, `level3` are not used. */
-function decodeV2Channel(msg: Record<string, any>, frame: InboundFrame, session: KrakenSession): Decoded {
+function decodeV2Channel(msg: Unchecked<KrakenV2Message<unknown>>, frame: InboundFrame, session: KrakenSession): Decoded {
   switch (msg.channel) {
     case 'book':
       return decodeV2Book(msg, frame, session);
@@ -540,11 +559,11 @@ function decodeV2Channel(msg: Record<string, any>, frame: InboundFrame, session:
  * subscribed / unsubscribed (detail `channel:symbol`); `pong` → heartbeat.
  * Source: https://docs.kraken.com/exchange/api-reference/spot-websocket
  */
-function decodeV2Method(msg: Record<string, any>, frame: InboundFrame): Decoded {
+function decodeV2Method(msg: Unchecked<KrakenV2Response>, frame: InboundFrame): Decoded {
   if (msg.success === false || typeof msg.error === 'string') {
     return venueError(typeof msg.error === 'string' ? msg.error : '', { method: msg.method, reqId: msg.req_id, symbol: msg.symbol }, frame.data);
   }
-  const r = isObject(msg.result) ? msg.result : {};
+  const r: Unchecked<KrakenV2Response['result']> = isWireObject<KrakenV2Response['result']>(msg.result) ? msg.result : {};
   const detail = `${typeof r.channel === 'string' ? r.channel : '?'}:${typeof r.symbol === 'string' ? r.symbol : '?'}`;
   switch (msg.method) {
     case 'subscribe':
@@ -566,14 +585,14 @@ function decodeV2Method(msg: Record<string, any>, frame: InboundFrame): Decoded 
  * `instrument`, `level3` → `ignored`.
  */
 export function decodeKraken(frame: InboundFrame, session: KrakenSession): Decoded {
-  let msg: any;
+  let msg: unknown;
   try {
     msg = JSON.parse(frame.data);
   } catch {
     return malformedFrame(KRAKEN, 'invalid JSON', frame.data);
   }
-  if (Array.isArray(msg)) return decodeV1Data(msg, frame, session);
-  if (!isObject(msg)) return malformedFrame(KRAKEN, 'frame is neither a JSON array nor an object', frame.data);
+  if (isArray(msg)) return decodeV1Data(msg, frame, session);
+  if (!isWireObject<KrakenV1Event | KrakenV2Message<unknown> | KrakenV2Response | KrakenBareError>(msg)) return malformedFrame(KRAKEN, 'frame is neither a JSON array nor an object', frame.data);
   if (typeof msg.event === 'string') return decodeV1Event(msg, frame);
   if (typeof msg.channel === 'string') return decodeV2Channel(msg, frame, session);
   if (typeof msg.method === 'string') return decodeV2Method(msg, frame);
@@ -581,5 +600,3 @@ export function decodeKraken(frame: InboundFrame, session: KrakenSession): Decod
   if (text !== undefined) return venueError(text, {}, frame.data);
   return unknownFrame(KRAKEN, 'no event, channel or method', frame.data);
 }
-
-/* eslint-enable @typescript-eslint/no-explicit-any */

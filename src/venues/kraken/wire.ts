@@ -5,6 +5,11 @@
  * v1 (`wss://ws.kraken.com`, frozen, as recorded): data frames are arrays `[channelID, payload…, channelName, pair]`,
  * every decimal (timestamps included) a string. v2 (`wss://ws.kraken.com/v2`, current): JSON objects
  * `{channel, type, data: [...]}`, decimals as JSON numbers, symbols `BTC/USD` instead of `XBT/USD`.
+ *
+ * Not typed here (built or read by `connector.ts` only): client requests, v1
+ * `{"event":"subscribe"|"unsubscribe","reqid"?,"pair":[wsname…],"subscription":{"name","depth"?}}` or
+ * `{"event":"ping","reqid"}`, v2 `{"method":"subscribe"|"unsubscribe"|"ping","params"?:{channel,symbol[],depth?,
+ * snapshot?},"req_id"?}`; the REST envelope `{"error":[…],"result":{pairKey: KrakenAssetPair}}` of `AssetPairs`.
  */
 
 /** Official documentation pages the connector implements. */
@@ -35,7 +40,7 @@ export type KrakenProtocol = 'v1' | 'v2';
  * it came back into the subscribed depth). Price in quote currency, volume in base units, timestamp in seconds
  * with microseconds, all decimal strings.
  */
-export type KrakenV1Level = [price: string, volume: string, timestamp: string, flag?: 'r'];
+type KrakenV1Level = [price: string, volume: string, timestamp: string, flag?: 'r'];
 
 /** v1 book snapshot payload (`[id, {as, bs}, "book-N", pair]`): asks best (lowest) first, bids best (highest) first. */
 export interface KrakenV1BookSnapshot {
@@ -65,7 +70,6 @@ export interface KrakenV1Ticker {
   readonly b: [price: string, wholeLotVolume: number | string, lotVolume: string];
   readonly c?: [price: string, lotVolume: string];
   readonly v?: [today: string, last24h: string];
-  readonly [field: string]: unknown;
 }
 
 /** v1 event frames (objects): `systemStatus`, `subscriptionStatus`, `heartbeat`, `pong`, `error`. */
@@ -78,14 +82,6 @@ export interface KrakenV1Event {
   readonly errorMessage?: string;
   readonly reqid?: number;
   readonly subscription?: { readonly name: string; readonly depth?: number };
-}
-
-/** v1 client request: `{"event":"subscribe"|"unsubscribe","reqid"?,"pair":[wsname…],"subscription":{"name","depth"?}}` or `{"event":"ping","reqid"}`. */
-export interface KrakenV1Request {
-  readonly event: 'subscribe' | 'unsubscribe' | 'ping';
-  readonly reqid?: number;
-  readonly pair?: string[];
-  readonly subscription?: { readonly name: 'book' | 'trade' | 'ticker' | 'spread' | string; readonly depth?: number };
 }
 
 // ───────────────────────────── v2 ─────────────────────────────
@@ -137,20 +133,23 @@ export interface KrakenV2Message<T> {
   readonly data?: T[];
 }
 
-/** v2 method response: `{"method","result"?,"success","error"?,"req_id"?,"time_in","time_out"}`. */
+/**
+ * v2 method response: `{"method","result"?,"success","error"?,"req_id"?,"time_in","time_out"}`; a failed subscribe
+ * also names the `symbol` it was about.
+ */
 export interface KrakenV2Response {
   readonly method: string;
   readonly success?: boolean;
   readonly error?: string;
   readonly req_id?: number;
+  readonly symbol?: string;
   readonly result?: { readonly channel?: string; readonly symbol?: string; readonly depth?: number; readonly snapshot?: boolean };
 }
 
-/** v2 client request: `{"method":"subscribe"|"unsubscribe"|"ping","params"?:{channel,symbol[],depth?,snapshot?},"req_id"?}`. */
-export interface KrakenV2Request {
-  readonly method: 'subscribe' | 'unsubscribe' | 'ping';
-  readonly params?: { readonly channel: string; readonly symbol?: string[]; readonly depth?: number; readonly snapshot?: boolean; readonly event_trigger?: string };
-  readonly req_id?: number;
+/** An error reply without `event`, `channel` or `method`: `{"error": "..."}` or `{"Error": "..."}`. */
+export interface KrakenBareError {
+  readonly error?: string;
+  readonly Error?: string;
 }
 
 // ───────────────────────────── REST ─────────────────────────────
@@ -170,10 +169,4 @@ export interface KrakenAssetPair {
   readonly tick_size?: string;
   /** `online`, `cancel_only`, … (newer responses only). */
   readonly status?: string;
-}
-
-/** REST envelope: `{"error":[…],"result":{pairKey: KrakenAssetPair}}`. */
-export interface KrakenAssetPairsResponse {
-  readonly error: string[];
-  readonly result?: Record<string, KrakenAssetPair>;
 }

@@ -120,6 +120,49 @@ export function kucoinSubscribeFrames(subs: readonly Subscription[]): string[] {
   return frames;
 }
 
+/** Counter of run-time request ids (`add-1`, `remove-2`, …): never equal to a plan's ids (1, 2, …) nor the opening ping's `0`. */
+let nextRequestId = 1;
+
+/**
+ * Run-time `{"id","type":"subscribe"|"unsubscribe","topic":"/market/level2:A,B","privateChannel":false,"response":true}`
+ * requests for `subs` (per channel, ≤ 100 symbols each; each acknowledged `{"id","type":"ack"}`). Sources:
+ * https://www.kucoin.com/docs-new/websocket-api/base-info/introduction and
+ * https://www.kucoin.com/docs/websocket/basic-info/unsubscribe/introduction
+ */
+export function kucoinRequestFrames(type: 'subscribe' | 'unsubscribe', subs: readonly Subscription[]): string[] {
+  const byPrefix = new Map<string, string[]>();
+  for (const t of topicsOf(subs)) {
+    const list = byPrefix.get(t.prefix);
+    if (list) list.push(t.symbol);
+    else byPrefix.set(t.prefix, [t.symbol]);
+  }
+  const frames: string[] = [];
+  const tag = type === 'subscribe' ? 'add' : 'remove';
+  for (const [prefix, syms] of byPrefix) {
+    for (let i = 0; i < syms.length; i += KUCOIN_MAX_TOPICS_PER_REQUEST) {
+      const topic = `${prefix}:${syms.slice(i, i + KUCOIN_MAX_TOPICS_PER_REQUEST).join(',')}`;
+      frames.push(JSON.stringify({ id: `${tag}-${nextRequestId++}`, type, topic, privateChannel: false, response: true }));
+    }
+  }
+  return frames;
+}
+
+/**
+ * Records run-time subscription changes in a session: added symbols map to their keys, request ids name their topic
+ * (acks and errors), and before the connection is usable (no `welcome` / opening `pong` yet) the requests are queued
+ * behind the connection's own subscribe frames, which the decoder sends once it is: nothing is sent now then.
+ */
+export function kucoinUpdateSession(session: KucoinSession, op: 'add' | 'remove', subs: readonly Subscription[], frames: readonly string[]): readonly string[] {
+  if (op === 'add') for (const s of subs) session.keys.set(s.instrument.venueSymbol, s.instrument.key);
+  for (const f of frames) {
+    const o = JSON.parse(f) as { id?: unknown; topic?: unknown };
+    if (typeof o.id === 'string' && typeof o.topic === 'string') session.topicsById.set(o.id, o.topic);
+  }
+  if (session.subscribed) return frames;
+  (session as { subscribeFrames: readonly string[] }).subscribeFrames = [...session.subscribeFrames, ...frames];
+  return [];
+}
+
 /**
  * Splits subscriptions into connections (`spot-0`, `spot-1`, …) of ≤ 300 topics each (a topic is one channel of
  * one symbol), in subscription order. Pure. The URL is a placeholder (`wsBase/`): `prepareConnection` replaces it
@@ -358,6 +401,8 @@ const CAPABILITIES: VenueCapabilities = {
   transport: 'ws',
   bookSync: { snapshot: 'rest', sequence: 'contiguous', levelSequence: true, source: KUCOIN_DOCS.level2 },
   defaultDepth: KUCOIN_DEFAULT_DEPTH,
+  maxSubscriptionsPerConnection: KUCOIN_MAX_TOPICS_PER_CONNECTION,
+  subscriptionLimitSource: 'https://github.com/Kucoin/kucoin-python-sdk/issues/32 (quoting the KuCoin docs: 300 topics per connection; UNCONFIRMED against the current page)',
 };
 
 /**
@@ -383,6 +428,10 @@ export function createKucoinConnector(opts: KucoinConnectorOptions = {}): Connec
     },
 
     decode: decodeKucoin,
+
+    subscribeFrames: (subs) => kucoinRequestFrames('subscribe', subs),
+    unsubscribeFrames: (subs) => kucoinRequestFrames('unsubscribe', subs),
+    updateSession: kucoinUpdateSession,
 
     async bookSnapshot(instrument, _depth, http, endpoints) {
       if (mode === 'top100' || (mode === 'auto' && fullNeedsKey)) return kucoinBookSnapshot(instrument, 'top100', http, endpoints);

@@ -14,7 +14,8 @@
 import type { BookDeltaEvent, Level, TickerEvent, TradeEvent } from '../../core/events.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
-import { NO_EVENTS, malformedFrame, unknownFrame } from '../decode-util.ts';
+import { NO_EVENTS, isArray, isWireObject, malformedFrame, unknownFrame, type Unchecked } from '../decode-util.ts';
+import type { KucoinControl, KucoinL2Update, KucoinMatch, KucoinMessage, KucoinRequest, KucoinTicker } from './wire.ts';
 
 /** Venue id. */
 export const KUCOIN = 'kucoin';
@@ -44,8 +45,8 @@ export function newKucoinSession(subscribeFrames: readonly string[] = [], keys?:
   const topicsById = new Map<string, string>();
   for (const f of subscribeFrames) {
     try {
-      const o = JSON.parse(f) as { id?: unknown; topic?: unknown };
-      if ((typeof o.id === 'number' || typeof o.id === 'string') && typeof o.topic === 'string') topicsById.set(String(o.id), o.topic);
+      const o: unknown = JSON.parse(f);
+      if (isWireObject<KucoinRequest>(o) && (typeof o.id === 'number' || typeof o.id === 'string') && typeof o.topic === 'string') topicsById.set(String(o.id), o.topic);
     } catch {
       // our own frames always parse
     }
@@ -84,11 +85,11 @@ export function kucoinSeq(v: unknown): number | undefined {
 }
 
 /** True when every entry is `[price string, size string, sequence string|number, ...]`. Reads, never copies. */
-function changesOk(a: unknown): boolean {
-  if (!Array.isArray(a)) return false;
+function changesOk(a: unknown): a is Level[] {
+  if (!isArray(a)) return false;
   for (let i = 0; i < a.length; i++) {
     const l = a[i];
-    if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
+    if (!isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') return false;
     const s = l[2];
     if (typeof s !== 'string' && typeof s !== 'number') return false;
   }
@@ -113,8 +114,6 @@ function withoutZeroPrice(levels: Level[]): Level[] {
   return levels;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
 /**
  * `/market/level2:{symbol}` (`trade.l2update`) → BookDeltaEvent covering `[sequenceStart, sequenceEnd]`
  * (`firstSeq`, `lastSeq`, contiguous across messages). Levels stay `[price, size, sequence]` so the sync stage can
@@ -122,9 +121,10 @@ function withoutZeroPrice(levels: Level[]): Level[] {
  * sequence range still advances the book sequence). `ts` = `data.time` (ms) when sent, else `recvTs` (the 2021
  * messages have no time). Source: https://www.kucoin.com/docs-new/3470068w0
  */
-function decodeLevel2(msg: any, frame: InboundFrame, session: KucoinSession): Decoded {
-  const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformedFrame(KUCOIN, 'level2 message lacks data', frame.data);
+function decodeLevel2(msg: Unchecked<KucoinMessage<KucoinL2Update>>, frame: InboundFrame, session: KucoinSession): Decoded {
+  const data = msg.data;
+  if (data === null || typeof data !== 'object') return malformedFrame(KUCOIN, 'level2 message lacks data', frame.data);
+  const d: Unchecked<KucoinL2Update> = data;
   const start = kucoinSeq(d.sequenceStart);
   const end = kucoinSeq(d.sequenceEnd);
   const sym = d.symbol;
@@ -132,8 +132,9 @@ function decodeLevel2(msg: any, frame: InboundFrame, session: KucoinSession): De
   if (typeof sym !== 'string' || start === undefined || end === undefined || end < start || ch === null || typeof ch !== 'object') {
     return malformedFrame(KUCOIN, 'level2 data lacks symbol, sequenceStart, sequenceEnd or changes', frame.data);
   }
-  const bids = ch.bids;
-  const asks = ch.asks;
+  const changes: Unchecked<KucoinL2Update['changes']> = ch;
+  const bids = changes.bids;
+  const asks = changes.asks;
   if (!changesOk(bids) || !changesOk(asks)) return malformedFrame(KUCOIN, 'level2 changes are not [price, size, sequence] lists', frame.data);
   const ev: BookDeltaEvent = {
     type: 'book_delta',
@@ -160,9 +161,10 @@ function field(v: unknown): string | undefined | null {
  * `price`. The data carries no symbol: it comes from the topic (`/market/ticker:all` puts it in `subject`).
  * `ts` = `data.time` (ms), else `recvTs`. Source: https://www.kucoin.com/docs-new/3470063w0
  */
-function decodeTicker(msg: any, topic: string, frame: InboundFrame, session: KucoinSession): Decoded {
-  const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformedFrame(KUCOIN, 'ticker message lacks data', frame.data);
+function decodeTicker(msg: Unchecked<KucoinMessage<KucoinTicker>>, topic: string, frame: InboundFrame, session: KucoinSession): Decoded {
+  const data = msg.data;
+  if (data === null || typeof data !== 'object') return malformedFrame(KUCOIN, 'ticker message lacks data', frame.data);
+  const d: Unchecked<KucoinTicker> = data;
   let key = session.topicKeys.get(topic);
   if (key === undefined) {
     const sym = topic.slice(15);
@@ -217,9 +219,10 @@ export function kucoinNsToMs(v: unknown): number | undefined {
  * futures doc states, "Side of liquidity taker"), `tradeId`, `price`/`size`, `ts` = `time` (ns → ms).
  * Source: https://www.kucoin.com/docs-new/3470072w0
  */
-function decodeMatch(msg: any, frame: InboundFrame, session: KucoinSession): Decoded {
-  const d = msg.data;
-  if (d === null || typeof d !== 'object') return malformedFrame(KUCOIN, 'match message lacks data', frame.data);
+function decodeMatch(msg: Unchecked<KucoinMessage<KucoinMatch>>, frame: InboundFrame, session: KucoinSession): Decoded {
+  const data = msg.data;
+  if (data === null || typeof data !== 'object') return malformedFrame(KUCOIN, 'match message lacks data', frame.data);
+  const d: Unchecked<KucoinMatch> = data;
   const { symbol, side, price, size } = d;
   const tradeId = typeof d.tradeId === 'string' ? d.tradeId : typeof d.tradeId === 'number' ? String(d.tradeId) : undefined;
   const ts = kucoinNsToMs(d.time);
@@ -235,7 +238,7 @@ function decodeMatch(msg: any, frame: InboundFrame, session: KucoinSession): Dec
  * count limits, "exceed max permits per second") and 429 → `VENUE_RATE_LIMITED`; anything else (404 topic not
  * found, 400 bad request, …) → `VENUE_REJECTED`. The context names the request's topic when the id is ours.
  */
-function venueError(msg: any, frame: InboundFrame, session: KucoinSession): Decoded {
+function venueError(msg: Unchecked<KucoinControl>, frame: InboundFrame, session: KucoinSession): Decoded {
   const code = typeof msg.code === 'number' ? msg.code : typeof msg.code === 'string' ? Number(msg.code) : NaN;
   const text = typeof msg.data === 'string' ? msg.data : typeof msg.msg === 'string' ? msg.msg : '';
   const id = typeof msg.id === 'string' || typeof msg.id === 'number' ? String(msg.id) : undefined;
@@ -273,13 +276,14 @@ function ready(session: KucoinSession): Decoded {
  * replies); `ack` → `subscribed` (detail = the topic when the id is ours, else the id); `error` → typed error.
  */
 export function decodeKucoin(frame: InboundFrame, session: KucoinSession): Decoded {
-  let msg: any;
+  let parsed: unknown;
   try {
-    msg = JSON.parse(frame.data);
+    parsed = JSON.parse(frame.data);
   } catch {
     return malformedFrame(KUCOIN, 'invalid JSON', frame.data);
   }
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return malformedFrame(KUCOIN, 'frame is not a JSON object', frame.data);
+  if (!isWireObject<KucoinMessage<unknown> | KucoinControl>(parsed)) return malformedFrame(KUCOIN, 'frame is not a JSON object', frame.data);
+  const msg = parsed;
   const type = msg.type;
   if (type === 'message') {
     const topic = msg.topic;
@@ -319,5 +323,3 @@ export function decodeKucoin(frame: InboundFrame, session: KucoinSession): Decod
       return unknownFrame(KUCOIN, typeof type === 'string' ? `type ${type.slice(0, 40)}` : 'no type', frame.data);
   }
 }
-
-/* eslint-enable @typescript-eslint/no-explicit-any */

@@ -4,6 +4,13 @@
  *
  * Prices are in quote currency and sizes in base units, decimal strings. Venue sequences are 64-bit integers
  * that stay below 2^53 (safe as JS numbers).
+ *
+ * Not typed here (read by `connector.ts` only), REST bodies, all in the envelope `{"code","msg"?,"data"}` (`code`
+ * `"200000"` on success):
+ * - `POST /api/v1/bullet-public`: `{"token", "instanceServers":[{"endpoint","encrypt"?,"protocol"?,"pingInterval",
+ *   "pingTimeout"}]}` (token valid 24 h; ping interval / timeout in ms);
+ * - `GET /api/v3/market/orderbook/level2` / `level2_100`: `{"sequence" (string), "time" (ms), "bids":[[price, size]…],
+ *   "asks":[…]}`.
  */
 
 /** Official documentation pages the connector implements. */
@@ -29,7 +36,7 @@ export const KUCOIN_DOCS = {
 } as const;
 
 /** `[price, size, sequence]` of a level-2 change: decimal strings; `sequence` is the change's own sequence. */
-export type KucoinChange = [price: string, size: string, sequence: string];
+type KucoinChange = [price: string, size: string, sequence: string];
 
 /**
  * Data of `/market/level2:{symbol}` (subject `trade.l2update`). The message covers sequences
@@ -90,6 +97,8 @@ export interface KucoinControl {
   readonly type: 'welcome' | 'ack' | 'pong' | 'error';
   readonly code?: number | string;
   readonly data?: string;
+  /** Some errors carry their text here instead of in `data`. */
+  readonly msg?: string;
 }
 
 /** A client request: subscribe/unsubscribe (`topic` = `/market/level2:SYM1,SYM2`, ≤ 100 symbols) or ping. */
@@ -99,37 +108,6 @@ export interface KucoinRequest {
   readonly topic?: string;
   readonly privateChannel?: boolean;
   readonly response?: boolean;
-}
-
-/** REST envelope: `code` `"200000"` on success. */
-export interface KucoinRest<D> {
-  readonly code: string;
-  readonly msg?: string;
-  readonly data: D;
-}
-
-/** One instance server of the bullet token answer. `pingInterval` / `pingTimeout` in ms. */
-export interface KucoinInstanceServer {
-  readonly endpoint: string;
-  readonly encrypt?: boolean;
-  readonly protocol?: string;
-  readonly pingInterval: number;
-  readonly pingTimeout: number;
-}
-
-/** `POST /api/v1/bullet-public` data. The token is valid 24 h. */
-export interface KucoinBullet {
-  readonly token: string;
-  readonly instanceServers: KucoinInstanceServer[];
-}
-
-/** `GET /api/v3/market/orderbook/level2` / `level2_100` data: `[price, size]` levels, `sequence` as a string. */
-export interface KucoinOrderBook {
-  readonly sequence: string;
-  /** ms. */
-  readonly time: number;
-  readonly bids: [string, string][];
-  readonly asks: [string, string][];
 }
 
 /** One entry of `GET /api/v1/symbols` (fields the connector reads). */

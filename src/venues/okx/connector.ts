@@ -50,6 +50,8 @@ const CAPABILITIES: VenueCapabilities = {
   transport: 'ws',
   bookSync: { snapshot: 'stream', sequence: 'linked', source: OKX_DOCS.orderBook },
   defaultDepth: OKX_DEFAULT_DEPTH,
+  maxSubscriptionsPerConnection: OKX_MAX_ARGS_PER_CONNECTION,
+  subscriptionLimitSource: `${OKX_DOCS.websocket} (fewer than 30 depth channels per connection, enforced by plan(); 150 args is ours)`,
 };
 
 function trimSlash(s: string): string {
@@ -83,6 +85,27 @@ export function okxArg(sub: Subscription): { channel: string; instId: string } {
 /** A subscribe / unsubscribe request. */
 export function okxRequestFrame(op: 'subscribe' | 'unsubscribe', args: readonly { channel: string; instId: string }[]): string {
   return JSON.stringify({ op, args });
+}
+
+/**
+ * Run-time `{"op":"subscribe"|"unsubscribe","args":[{channel,instId}]}` requests for `subs` on an open connection, at
+ * most 50 args each (each request costs one of the connection's 480 operations per hour). OKX acknowledges every arg
+ * (`{"event":"subscribe","arg"}`) and starts a book with its snapshot. Source: https://www.okx.com/docs-v5/en/#overview-websocket-subscribe
+ * and …/#overview-websocket-unsubscribe.
+ */
+export function okxRequestFrames(op: 'subscribe' | 'unsubscribe', subs: readonly Subscription[]): string[] {
+  const seen = new Set<string>();
+  const args: { channel: string; instId: string }[] = [];
+  for (const s of subs) {
+    const a = okxArg(s);
+    const id = `${a.channel}:${a.instId}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    args.push(a);
+  }
+  const frames: string[] = [];
+  for (let j = 0; j < args.length; j += OKX_MAX_ARGS_PER_REQUEST) frames.push(okxRequestFrame(op, args.slice(j, j + OKX_MAX_ARGS_PER_REQUEST)));
+  return frames;
 }
 
 interface PendingConn {
@@ -347,6 +370,14 @@ export const okxConnector: Connector<OkxSession> = {
    */
   resubscribeFrames(sub) {
     return [okxRequestFrame('subscribe', [okxArg(sub)])];
+  },
+
+  subscribeFrames: (subs) => okxRequestFrames('subscribe', subs),
+  unsubscribeFrames: (subs) => okxRequestFrames('unsubscribe', subs),
+  /** Pushes name the `instId`: map the added ones to their keys. */
+  updateSession(session, op, subs, frames) {
+    if (op === 'add') for (const s of subs) session.keys.set(s.instrument.venueSymbol, s.instrument.key);
+    return frames;
   },
 
   /** Signed CRC32 of the top 25 bids and asks, interleaved (see `checksum.ts`). */

@@ -18,7 +18,8 @@ import type { BookDeltaEvent, BookSnapshotEvent, Level, NormalizedEvent, TickerE
 import type { MarketType } from '../../core/instruments.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors.ts';
 import type { Decoded, InboundFrame } from '../connector.ts';
-import { NO_EVENTS, isObject, levelsOk, malformedFrame, unknownFrame } from '../decode-util.ts';
+import { NO_EVENTS, isArray, isWireObject, levelsOk, malformedFrame, unknownFrame, type Unchecked } from '../decode-util.ts';
+import type { OkxArg, OkxBookData, OkxBookPush, OkxEvent, OkxPush, OkxTicker, OkxTrade } from './wire.ts';
 
 /** Venue id. */
 export const OKX = 'okx';
@@ -113,8 +114,6 @@ export function okxErrorCode(code: string): ErrorCode {
   return 'VENUE_REJECTED';
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed venue JSON is checked field by field */
-
 /** A ms timestamp sent as a decimal string (`"1652459225393"`), or NaN. */
 function msOf(v: unknown): number {
   return typeof v === 'string' && v !== '' ? Number(v) : typeof v === 'number' ? v : NaN;
@@ -143,9 +142,9 @@ const INCREMENTAL: ReadonlySet<string> = new Set(['books', 'books-l2-tbt', 'book
  * `ts` = push `ts` (venue ms).
  * Source: https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-order-book-channel
  */
-function decodeBook(channel: string, msg: Record<string, any>, instId: string, frame: InboundFrame, session: OkxSession): Decoded {
+function decodeBook(channel: string, msg: Unchecked<OkxBookPush>, instId: string, frame: InboundFrame, session: OkxSession): Decoded {
   const list = msg.data;
-  if (!Array.isArray(list)) return malformedFrame(OKX, 'book push lacks a data array', frame.data);
+  if (!isArray(list)) return malformedFrame(OKX, 'book push lacks a data array', frame.data);
   const incremental = INCREMENTAL.has(channel);
   const action = msg.action;
   let snapshot: boolean;
@@ -161,7 +160,7 @@ function decodeBook(channel: string, msg: Record<string, any>, instId: string, f
   const events: NormalizedEvent[] = [];
   for (let j = 0; j < list.length; j++) {
     const d = list[j];
-    if (!isObject(d)) return malformedFrame(OKX, 'book data element is not an object', frame.data);
+    if (!isWireObject<OkxBookData>(d)) return malformedFrame(OKX, 'book data element is not an object', frame.data);
     const asks = d.asks;
     const bids = d.bids;
     const ts = msOf(d.ts);
@@ -205,14 +204,14 @@ function decodeBook(channel: string, msg: Record<string, any>, instId: string, f
  * time (ms), `px` price (quote), `sz` size (contracts for derivatives, base currency for spot).
  * Source: https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-trades-channel
  */
-function decodeTrades(msg: Record<string, any>, frame: InboundFrame, session: OkxSession): Decoded {
+function decodeTrades(msg: Unchecked<OkxPush<OkxTrade>>, frame: InboundFrame, session: OkxSession): Decoded {
   const list = msg.data;
-  if (!Array.isArray(list)) return malformedFrame(OKX, 'trades push lacks a data array', frame.data);
+  if (!isArray(list)) return malformedFrame(OKX, 'trades push lacks a data array', frame.data);
   const n = list.length;
   const events = new Array<TradeEvent>(n);
   for (let i = 0; i < n; i++) {
     const t = list[i];
-    if (!isObject(t)) return malformedFrame(OKX, 'trade element is not an object', frame.data);
+    if (!isWireObject<OkxTrade>(t)) return malformedFrame(OKX, 'trade element is not an object', frame.data);
     const side = t.side === 'buy' || t.side === 'sell' ? t.side : undefined;
     const ts = msOf(t.ts);
     const { instId, tradeId, px, sz } = t;
@@ -235,12 +234,12 @@ function field(v: unknown): string | undefined | null {
  * units: `vol24h` for SPOT, `volCcy24h` for derivatives (whose `vol24h` counts contracts). `ts` = push `ts` (ms).
  * Source: https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-tickers-channel
  */
-function decodeTicker(msg: Record<string, any>, frame: InboundFrame, session: OkxSession): Decoded {
+function decodeTicker(msg: Unchecked<OkxPush<OkxTicker>>, frame: InboundFrame, session: OkxSession): Decoded {
   const list = msg.data;
-  if (!Array.isArray(list)) return malformedFrame(OKX, 'tickers push lacks a data array', frame.data);
+  if (!isArray(list)) return malformedFrame(OKX, 'tickers push lacks a data array', frame.data);
   const events: TickerEvent[] = [];
   for (const t of list) {
-    if (!isObject(t) || typeof t.instId !== 'string') return malformedFrame(OKX, 'ticker element lacks instId', frame.data);
+    if (!isWireObject<OkxTicker>(t) || typeof t.instId !== 'string') return malformedFrame(OKX, 'ticker element lacks instId', frame.data);
     const ts = msOf(t.ts);
     const bidPrice = field(t.bidPx);
     const bidSize = field(t.bidSz);
@@ -261,8 +260,8 @@ function decodeTicker(msg: Record<string, any>, frame: InboundFrame, session: Ok
  * `code`; `notice` (64008, service upgrade) → reconnect; `login`, `channel-conn-count` → ignored.
  * Source: https://www.okx.com/docs-v5/en/#overview-websocket
  */
-function decodeEvent(msg: Record<string, any>, frame: InboundFrame): Decoded {
-  const arg = isObject(msg.arg) ? msg.arg : undefined;
+function decodeEvent(msg: Unchecked<OkxEvent>, frame: InboundFrame): Decoded {
+  const arg = isWireObject<OkxArg>(msg.arg) ? msg.arg : undefined;
   const detail = arg ? `${String(arg.channel)}:${String(arg.instId ?? arg.instType ?? arg.instFamily ?? '')}` : undefined;
   switch (msg.event) {
     case 'subscribe':
@@ -301,16 +300,16 @@ function decodeEvent(msg: Record<string, any>, frame: InboundFrame): Decoded {
 export function decodeOkx(frame: InboundFrame, session: OkxSession): Decoded {
   const text = frame.data;
   if (text === 'pong') return HEARTBEAT;
-  let msg: any;
+  let msg: unknown;
   try {
     msg = JSON.parse(text);
   } catch {
     return malformedFrame(OKX, 'invalid JSON (and not the pong text)', text);
   }
-  if (!isObject(msg)) return malformedFrame(OKX, 'frame is not a JSON object', text);
+  if (!isWireObject<OkxEvent | OkxBookPush | OkxPush<unknown>>(msg)) return malformedFrame(OKX, 'frame is not a JSON object', text);
   if (typeof msg.event === 'string') return decodeEvent(msg, frame);
   const arg = msg.arg;
-  if (!isObject(arg) || typeof arg.channel !== 'string') return unknownFrame(OKX, 'no event and no arg.channel', text);
+  if (!isWireObject<OkxArg>(arg) || typeof arg.channel !== 'string') return unknownFrame(OKX, 'no event and no arg.channel', text);
   const channel: string = arg.channel;
   switch (channel) {
     case 'books':
@@ -330,5 +329,3 @@ export function decodeOkx(frame: InboundFrame, session: OkxSession): Decoded {
   if (UNUSED_CHANNELS.has(channel)) return ignored(channel);
   return unknownFrame(OKX, `channel ${channel.slice(0, 40)}`, text);
 }
-
-/* eslint-enable @typescript-eslint/no-explicit-any */

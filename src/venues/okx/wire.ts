@@ -9,6 +9,10 @@
  * - tickers: https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-tickers-channel
  * - instruments: https://www.okx.com/docs-v5/en/#public-data-rest-api-get-instruments
  * - error codes: https://www.okx.com/docs-v5/en/#error-code-websocket-public
+ *
+ * Not typed here (built or read by `connector.ts` only): client requests `{"id"?, "op": "subscribe" | "unsubscribe",
+ * "args": [OkxArg…]}` (keep-alive is the text `ping`), and the REST envelope `{"code":"0","msg":"","data":
+ * [OkxInstrumentInfo…]}` of `GET /api/v5/public/instruments` (`code` ≠ `"0"` is an error).
  */
 
 /** Official documentation pages the connector implements. */
@@ -41,7 +45,7 @@ export const OKX_BOOK_CHANNEL_DEPTH: Readonly<Record<OkxBookChannel, number>> = 
  * One book level: `[price, size, "0", numOrders]`. Price in quote currency; size in contracts for derivatives and in
  * base currency for spot; the third element is deprecated (always `"0"`). Decimal strings.
  */
-export type OkxLevel = [price: string, size: string, liquidated: string, orders: string];
+type OkxLevel = [price: string, size: string, liquidated: string, orders: string];
 
 /** `arg` of every push and ack: the subscription it belongs to. */
 export interface OkxArg {
@@ -128,13 +132,6 @@ export interface OkxEvent {
   readonly id?: string;
 }
 
-/** A client request: `{"id"?, "op": "subscribe" | "unsubscribe", "args": [{channel, instId}]}`; keep-alive is the text `ping`. */
-export interface OkxRequest {
-  readonly id?: string;
-  readonly op: 'subscribe' | 'unsubscribe';
-  readonly args: OkxArg[];
-}
-
 /** One entry of `GET /api/v5/public/instruments` `data` (fields the connector reads). */
 export interface OkxInstrumentInfo {
   readonly instType: 'SPOT' | 'SWAP' | 'FUTURES' | 'OPTION' | string;
@@ -153,11 +150,4 @@ export interface OkxInstrumentInfo {
   readonly tickSz?: string;
   readonly lotSz?: string;
   readonly state?: string;
-}
-
-/** REST envelope: `{"code":"0","msg":"","data":[…]}`; `code` ≠ `"0"` is an error. */
-export interface OkxInstrumentsResponse {
-  readonly code: string;
-  readonly msg: string;
-  readonly data: OkxInstrumentInfo[];
 }

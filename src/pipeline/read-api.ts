@@ -1,10 +1,11 @@
 /**
- * What the servers (WebSocket and REST) need from the gateway. The composition root implements it;
+ * What the servers (WebSocket and REST) read: the pipeline's read models (books, summaries, health, oracle prices)
+ * and its feed catalog with refcounted upstream subscriptions. The pipeline implements it (`pipeline/pipeline.ts`);
  * tests use a fake. Everything here is synchronous and cheap: the servers call it on client requests.
  */
-import type { BookView } from '../pipeline/book.ts';
+import type { BookView } from '../core/book-view.ts';
+import type { ArbitrageOpportunity, ConsolidatedBook, DomainEvent, VenueHealthReport } from '../core/events.ts';
 import type { FeedInfo } from '../protocol/messages.ts';
-import type { HermesApi } from './hermes.ts';
 
 /**
  * One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel}` where
@@ -44,6 +45,8 @@ export interface VenueHealth {
 export interface GatewayStatus {
   /** Local time (ms) the gateway started. */
   startedAt: number;
+  /** Seconds since start. */
+  uptimeS: number;
   venues: string[];
   /** Instruments loaded, all venues. */
   instruments: number;
@@ -66,10 +69,12 @@ export interface GatewayApi {
    */
   getFeed(feedId: string): FeedInfo | undefined;
   /**
-   * First client interest in a feed: subscribe upstream if needed. The WebSocket server ref-counts
-   * clients and calls this once per feed on 0→1. May throw; the server then reports an error to the client.
+   * First client interest in a feed: subscribe upstream if needed (on demand: any instrument the venue lists).
+   * The WebSocket server ref-counts clients and calls this once per feed on 0→1. Returns `active`, or `pending` with a
+   * reason when the venue is not up yet (data flows once it is). @throws TributaryError (`INSTRUMENT_UNKNOWN`,
+   * `CLIENT_BAD_REQUEST`); the server then reports an error to the client.
    */
-  acquire(feedId: string): void;
+  acquire(feedId: string): AcquireResult;
   /** Last client interest gone (1→0): the gateway may unsubscribe upstream. */
   release(feedId: string): void;
   /** The live book of one instrument (canonical symbol), or undefined when there is none. Read-only. */
@@ -77,22 +82,26 @@ export interface GatewayApi {
   /** Health of every configured venue. */
   health(): VenueHealth[];
   status(): GatewayStatus;
-  /** Current state of an aggregated feed (sent right after `subscription_confirmed`), or undefined. */
-  feedSnapshot?(feedId: string): object | undefined;
+  /**
+   * Current state of a feed that has one besides books (consolidated book / summary, health, oracle price) as the
+   * domain event a new subscriber gets right after `subscription_confirmed`, or undefined.
+   */
+  feedState?(feedId: string): DomainEvent | undefined;
   /** Consolidated summary of one symbol (`GET /v1/summary/{symbol}`). */
-  summary?(symbol: string): object | undefined;
+  summary?(symbol: string): ConsolidatedBook | undefined;
   /** All consolidated summaries (`GET /v1/summaries`). */
-  summaries?(): object[];
+  summaries?(): ConsolidatedBook[];
   /** Recent arbitrage opportunities, newest first (`GET /v1/arbitrage`). */
-  arbitrageRecent?(limit: number): object[];
+  arbitrageRecent?(limit: number): ArbitrageOpportunity[];
   /** Venue health reports (`GET /v1/venues`). */
-  venueReports?(): object[];
+  venueReports?(): VenueHealthReport[];
   /** `/health` verdict: enough venues healthy. Falls back to "at least one venue connected" when absent. */
   healthy?(): boolean;
   /** `/ready` verdict: data is fresh enough to serve. */
   ready?(): { ready: boolean; reason?: string };
-  /** Oracle sources' health (`/health` `oracles`), e.g. Pyth Hermes. */
+  /** Oracle / quote sources' health (`/health` `oracles`). */
   oracles?(): object[];
-  /** The Hermes-compatible API (Pyth), or undefined when Pyth is not enabled. */
-  hermes?(): HermesApi | undefined;
 }
+
+/** Result of {@link GatewayApi.acquire}. */
+export type AcquireResult = { readonly state: 'active' } | { readonly state: 'pending'; readonly reason: string };

@@ -1,0 +1,39 @@
+/**
+ * `tributary demo [FILE...]`: `replay` of every shared recording (`../shared/recordings/*.jsonl.gz`: real traffic
+ * of each venue, recorded at different times) plus the project's generated oracle fixture, looping, with
+ * `config/demo.json`, printing summaries and venue health every few seconds.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TributaryError } from '../core/errors.ts';
+import type { Values } from './args.ts';
+
+/** The project root (where `config/`, `test/fixtures/` and `../shared/` are found). */
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Where the demo's recordings live, one per venue. */
+export const SHARED_RECORDINGS = join(PROJECT_ROOT, '../shared/recordings');
+/** The demo's configuration (used unless `--config` / `TRIBUTARY_CONFIG` names another). */
+export const DEMO_CONFIG = join(PROJECT_ROOT, 'config/demo.json');
+/** Generated oracle prices (written by `test/fixtures/pyth/generate.ts`; not captured traffic). */
+export const ORACLE_FIXTURE = join(PROJECT_ROOT, 'test/fixtures/pyth/hermes.jsonl');
+
+/** The recordings `demo` plays without FILEs: every `*.jsonl.gz` of {@link SHARED_RECORDINGS}, sorted, plus the oracle fixture. */
+export function demoRecordings(): string[] {
+  const files = existsSync(SHARED_RECORDINGS) ? readdirSync(SHARED_RECORDINGS).filter((f) => f.endsWith('.jsonl.gz')).sort().map((f) => join(SHARED_RECORDINGS, f)) : [];
+  if (files.length > 0 && existsSync(ORACLE_FIXTURE)) files.push(ORACLE_FIXTURE);
+  return files;
+}
+
+/**
+ * Runs the demo on FILEs (default {@link demoRecordings}); `--loop` defaults to 0 (forever).
+ * @throws TributaryError `CONFIG_INVALID` when there is nothing to play; what `replay` throws.
+ */
+export async function demoCommand(files: string[], v: Values): Promise<void> {
+  const recordings = files.length > 0 ? files : demoRecordings();
+  if (recordings.length === 0) {
+    throw new TributaryError('CONFIG_INVALID', `no recordings found in ${SHARED_RECORDINGS}; pass FILE... (make one with: tributary record --venue V --out FILE.jsonl.gz --duration 60)`);
+  }
+  const { replayCommand } = await import('./replay.ts');
+  await replayCommand(recordings, v, { defaultConfigFile: DEMO_CONFIG, defaultLoop: 0, printSummaries: true });
+}
