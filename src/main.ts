@@ -10,7 +10,7 @@ import { childLogger, type Logger } from './obs/log.ts';
 import { createMetrics, type Metrics } from './obs/metrics.ts';
 import { buildSourcePlugins, type SourceTaps } from './oracle/index.ts';
 import { bridgeMetrics } from './pipeline/metrics-bridge.ts';
-import { Pipeline, type BookDump } from './pipeline/pipeline.ts';
+import { Pipeline, type BookDump, type PipelineSettings, type PipelineVenueSettings } from './pipeline/pipeline.ts';
 import type { SubscriptionRequest } from './pipeline/ingest.ts';
 import { startPrometheusListener } from './server/prometheus.ts';
 import { startRestServer } from './server/rest.ts';
@@ -46,8 +46,34 @@ export interface GatewayOptions {
   readonly sources?: Readonly<Record<string, false | Record<string, unknown>>>;
   /** Run source plug-ins whose config does not say `enabled` (the `start` command: true; the library: false). */
   readonly sourcesByDefault?: boolean;
+  /** Per-venue receive-time mapping of frames (replay: the recording's receive times, so latency reads in its time). */
+  readonly recvTimes?: ReadonlyMap<string, (data: string, wallRecvTs: number) => number>;
   /** Sinks fed by the bus (e.g. `jsonl:DIR`). */
   readonly sinks?: readonly SinkSpec[];
+}
+
+/** The transport slice of the config, as the pipeline and sources take it (ms). */
+function transportSettings(cfg: Readonly<Config>): PipelineSettings['transport'] {
+  const t = cfg.transport;
+  return { connectTimeoutMs: t.connect_timeout_ms, backoffBaseMs: t.backoff_base_ms, backoffCapMs: t.backoff_cap_ms, httpTimeoutMs: t.http_timeout_ms };
+}
+
+/** The venues slice of the config, as the pipeline takes it. */
+function venueSettings(cfg: Readonly<Config>): PipelineSettings['venues'] {
+  const out: Record<string, PipelineVenueSettings> = {};
+  for (const [id, v] of Object.entries(cfg.venues)) {
+    const rl = v.rate_limit;
+    out[id] = {
+      enabled: v.enabled,
+      wsBase: v.ws_base,
+      restBase: v.rest_base,
+      channels: v.channels,
+      depth: v.depth,
+      takerFeeBps: v.taker_fee_bps,
+      rateLimit: rl && { requestsPerSecond: rl.requests_per_second, burstSize: rl.burst_size },
+    };
+  }
+  return out;
 }
 
 /** The running gateway: the pipeline plus servers, sinks and metrics. */
@@ -72,7 +98,8 @@ export class Gateway {
         copySinkMetrics(this.metrics, this.sinks);
       },
     });
-    const http = o.http ?? createHttp({ timeoutMs: cfg.transport.httpTimeoutMs });
+    const transport = transportSettings(cfg);
+    const http = o.http ?? createHttp({ timeoutMs: transport.httpTimeoutMs });
     let publish: Pipeline['bus'] | undefined;
     this.sources = buildSourcePlugins({
       config: cfg,
@@ -81,17 +108,18 @@ export class Gateway {
       bus: { publish: (t, ev) => publish?.publish(t, ev), has: (t) => publish?.has(t) ?? false },
       log: o.log,
       metrics: this.metrics,
-      transport: cfg.transport,
+      transport,
       http: o.http,
       taps: o.taps,
     });
     this.pipeline = new Pipeline({
       settings: {
-        venues: cfg.venues,
+        venues: venueSettings(cfg),
         symbolsOf: (venue) => venueSymbols(cfg, venue),
-        transport: cfg.transport,
+        transport,
         aggregation: cfg.aggregation,
         monitoring: cfg.monitoring,
+        releaseGraceMs: cfg.server.release_grace_ms,
       },
       log: o.log,
       childLog: (b) => childLogger(o.log, b),
@@ -101,6 +129,7 @@ export class Gateway {
       endpoints: o.endpoints,
       sources: this.sources,
       taps: o.taps,
+      recvTimes: o.recvTimes,
       onBudgetWait: (venue) => this.metrics.restBudgetWaits.labels({ venue }).inc(),
     });
     publish = this.pipeline.bus;
@@ -120,8 +149,8 @@ export class Gateway {
         plugins: this.sources,
         metrics: this.metrics,
         log: this.o.log,
-        maxClientFrameBytes: cfg.server.maxClientFrameBytes,
-        maxBufferedBytes: cfg.server.maxBufferedBytes,
+        maxClientFrameBytes: cfg.server.max_client_frame_bytes,
+        maxBufferedBytes: cfg.server.max_buffered_bytes,
       });
       this.wsPort = ws.port;
       this.closers.push(() => ws.close());

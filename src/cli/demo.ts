@@ -34,6 +34,11 @@ export async function demoCommand(files: string[], v: Values): Promise<void> {
   if (recordings.length === 0) {
     throw new TributaryError('CONFIG_INVALID', `no recordings found in ${SHARED_RECORDINGS}; pass FILE... (make one with: tributary record --venue V --out FILE.jsonl.gz --duration 60)`);
   }
+  console.log(
+    'note: these are real recordings of each venue, taken at different times (different days; two of them about 20 minutes apart on the same day), ' +
+      'not at one moment. Receive times and latencies are replayed on each recording\'s own clock; a consolidated summary reports the ' +
+      "venue-time skew of the books it merges, and leaves out (\"lagging\") a venue more than max_quote_age_ms behind the freshest one (the demo allows 30 min).",
+  );
   const { replayCommand } = await import('./replay.ts');
   await replayCommand(recordings, v, { defaultConfigFile: DEMO_CONFIG, defaultLoop: 0, printSummaries: true });
 }

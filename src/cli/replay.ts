@@ -12,7 +12,7 @@ import { PYTH_SOURCE } from '../oracle/pyth/ids.ts';
 import { HERMES_STREAM_PATH } from '../oracle/pyth/wire.ts';
 import type { SubscriptionRequest } from '../pipeline/ingest.ts';
 import { recordedRequests } from '../replay/direct.ts';
-import { loadRecording, type Recording } from '../replay/recording.ts';
+import { loadRecording, recordedRecvTimes, type Recording } from '../replay/recording.ts';
 import { startSimulatorThread, type SimulatorThread } from '../replay/sim-thread.ts';
 import { venueIdOf } from '../replay/simulator.ts';
 import type { VenueEndpoints } from '../venues/connector.ts';
@@ -141,7 +141,9 @@ export async function replayCommand(files: string[], v: Values, opts: ReplayOpti
   const s = sim!;
   const endpoints = new Map<string, VenueEndpoints>();
   for (const venue of plan.requests.keys()) endpoints.set(venue, { wsBase: s.wsBase(venue), restBase: s.restBase(venue) });
-  const gw = new Gateway({ config, log, venues: [...plan.requests.keys()], requests: plan.requests, endpoints, sources: sourceOverrides(plan, s, config) });
+  // Receive times in the recording's time (latency and staleness read as recorded, on every loop).
+  const recvTimes = new Map([...plan.requests.keys()].map((venue) => [venue, recordedRecvTimes(recordings.filter((r) => venueIdOf(r.header) === venue))] as const));
+  const gw = new Gateway({ config, log, venues: [...plan.requests.keys()], requests: plan.requests, endpoints, recvTimes, sources: sourceOverrides(plan, s, config) });
   const stopAll = async () => {
     await gw.stop();
     await s.close();
@@ -219,9 +221,10 @@ function printSummaries(gw: Gateway): void {
     const spread = s.spread ? `${s.spread.abs.toPrecision(6)} = ${s.spread.bps.toFixed(2)} bps` : '-';
     const eq = s.quoteEquivalence ? ` [${s.quoteEquivalence.join('≈')}]` : '';
     const out = s.excluded.length ? `; excluded ${s.excluded.map((e) => `${e.venue}:${e.reason}`).join(', ')}` : '';
+    const skew = s.venueSkewMs !== undefined ? `  venue-time skew ${(s.venueSkewMs / 60_000).toFixed(1)} min` : '';
     const o = s.oracle;
-    const oracle = o ? `  ${o.source} ${o.price} (${o.deviationBps === null ? '-' : `${o.deviationBps >= 0 ? '+' : ''}${o.deviationBps.toFixed(2)} bps`})` : '';
-    lines.push(`${s.symbol.padEnd(16)} bid ${bid}  ask ${ask}  spread ${spread}  venues ${s.venues.join('+')}${eq}${oracle}${out}`);
+    const oracle = o ? `  ${o.source} ${o.price}${o.stale ? ' STALE' : ''} (${o.deviationBps === null ? '-' : `${o.deviationBps >= 0 ? '+' : ''}${o.deviationBps.toFixed(2)} bps`})` : '';
+    lines.push(`${s.symbol.padEnd(16)} bid ${bid}  ask ${ask}  spread ${spread}  venues ${s.venues.join('+')}${eq}${skew}${oracle}${out}`);
   }
   for (const src of gw.sources) {
     for (const f of src.listFeeds()) {
@@ -231,8 +234,8 @@ function printSummaries(gw: Gateway): void {
     }
   }
   for (const h of gw.healthMonitor.snapshot()) {
-    // Replayed traffic carries the venue times of the recording, so receive − venue time is meaningless there.
-    const lat = h.latencyMs === null ? '-' : Math.abs(h.latencyMs) > 3_600_000 ? 'n/a (venue clock off by hours: replay?)' : `${Math.round(h.latencyMs)} ms`;
+    // Replay maps receive times onto the recording's clock, so this is the latency as recorded.
+    const lat = h.latencyMs === null ? '-' : `${Math.round(h.latencyMs)} ms`;
     lines.push(`health ${h.venue.padEnd(11)} ${h.healthy ? 'healthy  ' : 'UNHEALTHY'} ${h.updatesPerSecond.toFixed(1).padStart(7)} upd/s  latency ${lat}  errors ${h.errorCount}  gaps ${h.gaps}${h.errorMessage ? `  (${h.errorMessage})` : ''}`);
   }
   for (const a of gw.arbitrage.recent(3)) lines.push(`arbitrage ${a.symbol}: buy ${a.buyVenue} ${a.buyPrice} sell ${a.sellVenue} ${a.sellPrice} net ${a.profitBps.toFixed(2)} bps vol ${a.volume}`);

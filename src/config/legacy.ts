@@ -5,9 +5,6 @@
  * - **In files** (deprecated): `server.maxClientFrameBytes`, `transport.backoffBaseMs`, `venues.*.wsBase`, … are
  *   renamed to their snake_case key before validation, so existing files keep working. A file giving both
  *   spellings of one key is rejected (`CONFIG_INVALID`).
- * - **On the loaded config** (transitional): the same names are added as non-enumerable, read-only aliases, so
- *   code not yet reading the snake_case fields (`src/main.ts`) keeps working. They never appear when the config
- *   is printed (`JSON.stringify` skips them). Remove them once nothing reads them.
  */
 import { TributaryError } from '../core/errors.ts';
 
@@ -20,27 +17,6 @@ export const LEGACY_KEYS = {
   venue: { wsBase: 'ws_base', restBase: 'rest_base', rateLimit: 'rate_limit', takerFeeBps: 'taker_fee_bps' },
   rate_limit: { requestsPerSecond: 'requests_per_second', burstSize: 'burst_size' },
 } as const satisfies Record<string, Record<string, string>>;
-
-/** @deprecated camelCase aliases on `config.server` (read `max_client_frame_bytes`, `max_buffered_bytes`). */
-export interface LegacyServerAliases {
-  readonly maxClientFrameBytes: number;
-  readonly maxBufferedBytes: number;
-  readonly releaseGraceMs: number;
-}
-/** @deprecated camelCase aliases on `config.transport` (read the `*_ms` fields). */
-export interface LegacyTransportAliases {
-  readonly connectTimeoutMs: number;
-  readonly backoffBaseMs: number;
-  readonly backoffCapMs: number;
-  readonly httpTimeoutMs: number;
-}
-/** @deprecated camelCase aliases on each `config.venues[id]` (read `ws_base`, `rest_base`, `rate_limit`, `taker_fee_bps`). */
-export interface LegacyVenueAliases {
-  readonly wsBase?: string;
-  readonly restBase?: string;
-  readonly rateLimit?: { readonly requestsPerSecond: number; readonly burstSize: number };
-  readonly takerFeeBps?: number;
-}
 
 const isObj = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -83,25 +59,3 @@ function alias(target: object, name: string, value: unknown): void {
   if (value !== undefined) Object.defineProperty(target, name, { value, enumerable: false, writable: false, configurable: false });
 }
 
-/**
- * Adds the camelCase aliases (non-enumerable) to a loaded, not yet frozen config. `rateLimit` is a frozen
- * `{requestsPerSecond, burstSize}` copy of `rate_limit`.
- */
-export function addLegacyAliases(cfg: {
-  server: Json;
-  transport: Json;
-  venues: Record<string, Json>;
-}): void {
-  for (const [camel, snake] of Object.entries(LEGACY_KEYS.server)) alias(cfg.server, camel, cfg.server[snake]);
-  for (const [camel, snake] of Object.entries(LEGACY_KEYS.transport)) alias(cfg.transport, camel, cfg.transport[snake]);
-  for (const v of Object.values(cfg.venues)) {
-    for (const [camel, snake] of Object.entries(LEGACY_KEYS.venue)) {
-      const value = v[snake];
-      if (camel === 'rateLimit' && isObj(value)) {
-        alias(v, camel, Object.freeze({ requestsPerSecond: value.requests_per_second, burstSize: value.burst_size }));
-      } else {
-        alias(v, camel, value);
-      }
-    }
-  }
-}

@@ -6,23 +6,17 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { TributaryError } from '../core/errors.ts';
 import { ENV_VARS, envOverrides, type CliOverrides } from './env.ts';
-import { addLegacyAliases, normalizeLegacyKeys, type LegacyServerAliases, type LegacyTransportAliases, type LegacyVenueAliases } from './legacy.ts';
+import { normalizeLegacyKeys } from './legacy.ts';
 import { DEFAULT_VENUE_IDS, VENUE_CHANNELS, configSchema, type ParsedConfig, type VenueEntry } from './schema.ts';
 
 /** One venue's resolved settings (defaults applied, `trading_pairs` folded into `symbols`). */
 export type VenueConfig = Omit<VenueEntry, 'trading_pairs' | 'enabled' | 'channels'> & {
   enabled: boolean;
   channels: (typeof VENUE_CHANNELS)[number][];
-} & LegacyVenueAliases;
+};
 
-/**
- * The loaded configuration: the file shape in snake_case with `exchanges` merged into `venues`. The camelCase
- * aliases (`server.maxClientFrameBytes`, `transport.httpTimeoutMs`, `venues.*.wsBase`, …) are deprecated,
- * non-enumerable and read-only (see `legacy.ts`).
- */
-export type Config = Omit<ParsedConfig, 'venues' | 'exchanges' | 'server' | 'transport'> & {
-  server: ParsedConfig['server'] & LegacyServerAliases;
-  transport: ParsedConfig['transport'] & LegacyTransportAliases;
+/** The loaded configuration: the file shape in snake_case (one casing) with `exchanges` merged into `venues`. */
+export type Config = Omit<ParsedConfig, 'venues' | 'exchanges'> & {
   venues: Record<string, VenueConfig>;
 };
 
@@ -123,7 +117,6 @@ function buildConfig(obj: Record<string, unknown> | undefined, cli: CliOverrides
     for (const v of only) if (!(v in cfg.venues)) cfg.venues[v] = venueDefaults();
     for (const [id, v] of Object.entries(cfg.venues)) v.enabled = only.includes(id);
   }
-  addLegacyAliases(cfg as unknown as Parameters<typeof addLegacyAliases>[0]);
   return deepFreeze(cfg);
 }
 

@@ -22,8 +22,8 @@ export interface CatalogVenue {
   readonly subscriptions: readonly { readonly instrument: { readonly symbol: string; readonly venueSymbol: string; readonly key: string }; readonly channel: Channel }[];
   /** Instruments the venue lists (empty while loading). */
   listed(): readonly { readonly symbol: string; readonly venueSymbol: string; readonly key: string }[];
-  /** How many instruments the venue lists (cheap). */
-  readonly listedCount: number;
+  /** Bumped whenever the subscriptions or the instrument list change (cheap; keys the catalog's cache). */
+  readonly version: number;
   /** The listed instrument of a canonical symbol, or undefined. */
   find(symbol: string): { readonly symbol: string; readonly venueSymbol: string; readonly key: string } | undefined;
   /**
@@ -72,7 +72,7 @@ export class FeedCatalog {
 
   private version(): number {
     let v = 0;
-    for (const r of this.o.venues.values()) v += r.subscriptions.length * 7 + r.listedCount;
+    for (const r of this.o.venues.values()) v += r.version;
     return v;
   }
 

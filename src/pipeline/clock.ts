@@ -75,3 +75,33 @@ export class DataClock {
     };
   }
 }
+
+/**
+ * One clock per venue: the venue's latest receive time plus the wall time elapsed since it was seen. Unlike the
+ * shared {@link DataClock} it follows a venue's time backwards too (a looping replay restarts its recording), so a
+ * venue's freshness is always judged against its own time: recordings of different venues made at different times
+ * never make each other look stale. Live, every venue clock is the wall clock.
+ */
+export class VenueClocks {
+  private readonly last = new Map<string, { t: number; wall: number }>();
+
+  constructor(private readonly wall: () => number = Date.now) {}
+
+  /** A receive time (ms) of one of `venue`'s events. */
+  observe(venue: string, recvTs: number): void {
+    if (!(recvTs > 0) || recvTs === Infinity) return;
+    const l = this.last.get(venue);
+    if (l === undefined) this.last.set(venue, { t: recvTs, wall: this.wall() });
+    else if (recvTs !== l.t) {
+      l.t = recvTs;
+      l.wall = this.wall();
+    }
+  }
+
+  /** `venue`'s time now (ms): the wall clock before its first event. */
+  readonly now = (venue: string): number => {
+    const l = this.last.get(venue);
+    const w = this.wall();
+    return l === undefined ? w : l.t + Math.max(0, w - l.wall);
+  };
+}

@@ -76,6 +76,11 @@ export interface ConsolidatorOptions {
    */
   readonly now?: () => number;
   /**
+   * Per-venue clock (ms) that a venue's book `recvTs` is judged against for `maxQuoteAgeMs` (default: `now`). Replay
+   * of recordings made at different times gives each venue its own recording clock.
+   */
+  readonly venueNow?: (venue: string) => number;
+  /**
    * Canonical instrument (`BTC/USD`) an oracle feed prices, or undefined (bus `oracle_price` updates of such feeds
    * are ignored). Without it no oracle is attached.
    */
@@ -206,6 +211,7 @@ export class Consolidator implements AsyncIterable<Summary> {
   listenerErrors = 0;
   private readonly groups: Map<string, readonly string[]>;
   private readonly now: () => number;
+  private readonly venueNow: ((venue: string) => number) | undefined;
   private readonly isVenueConnected: (venue: string) => boolean;
   private readonly venueFilter: ReadonlySet<string> | undefined;
   /** venue → instrument key → member. */
@@ -232,6 +238,7 @@ export class Consolidator implements AsyncIterable<Summary> {
     this.maxQuoteAgeMs = opts.maxQuoteAgeMs ?? 10000;
     this.groups = buildGroups(opts.quoteGroups);
     this.now = opts.now ?? Date.now;
+    this.venueNow = opts.venueNow;
     this.isVenueConnected = opts.isVenueConnected;
     this.bookOf = opts.book;
     this.venueFilter = opts.venues ? new Set(opts.venues) : undefined;
@@ -396,7 +403,7 @@ export class Consolidator implements AsyncIterable<Summary> {
   private reason(m: Member, now: number): ExclusionReason | undefined {
     if (!this.isVenueConnected(m.venue)) return 'disconnected';
     if (!m.book.valid) return 'invalid';
-    if (now - m.book.recvTs > this.maxQuoteAgeMs) return 'stale';
+    if ((this.venueNow ? this.venueNow(m.venue) : now) - m.book.recvTs > this.maxQuoteAgeMs) return 'stale';
     return undefined;
   }
 
@@ -420,7 +427,8 @@ export class Consolidator implements AsyncIterable<Summary> {
       if (r === undefined && m.book.ts > 0 && freshestTs - m.book.ts > this.maxQuoteAgeMs) r = 'lagging';
       if (r === undefined) {
         inc.push(m);
-        const t = m.book.recvTs + this.maxQuoteAgeMs + 1;
+        // When the book turns stale, on the shared clock (a venue clock may run ahead of or behind it).
+        const t = m.book.recvTs + this.maxQuoteAgeMs + 1 + (this.venueNow ? now - this.venueNow(m.venue) : 0);
         if (t < staleAt) staleAt = t;
       } else if (excluded) {
         excluded.push(s.group ? { venue: m.venue, reason: r, symbol: m.symbol } : { venue: m.venue, reason: r });

@@ -54,6 +54,8 @@ export interface HealthMonitorOptions {
   readonly staleAfterMs?: number;
   /** Clock, ms since epoch (default `Date.now`); the pipeline passes its data clock (`clock.ts`). */
   readonly now?: () => number;
+  /** Per-venue clock (ms) a venue's last update is judged against (default: `now`); see the Consolidator's. */
+  readonly venueNow?: (venue: string) => number;
   /** Bus to derive status, resyncs and (with `updatesFromBus`) updates from. */
   readonly bus?: Bus;
   /** Count bus `book` / `trade` / `ticker` messages as updates (default true; set false when calling `onFrame`). */
@@ -94,6 +96,7 @@ export class HealthMonitor {
   /** Listener exceptions caught. */
   listenerErrors = 0;
   private readonly now: () => number;
+  private readonly venueNow: ((venue: string) => number) | undefined;
   private readonly pull: ((venue: string) => VenueCounters | undefined) | undefined;
   private readonly venues = new Map<string, VenueState>();
   private readonly listeners: HealthListener[] = [];
@@ -105,6 +108,7 @@ export class HealthMonitor {
     this.intervalMs = opts.intervalMs ?? 5000;
     this.staleAfterMs = opts.staleAfterMs ?? 30000;
     this.now = opts.now ?? Date.now;
+    this.venueNow = opts.venueNow;
     this.pull = opts.counters;
     for (const v of opts.venues ?? []) this.state(v);
     if (opts.bus) this.attach(opts.bus, opts.updatesFromBus ?? true);
@@ -217,12 +221,13 @@ export class HealthMonitor {
       if (v) valid++;
     }
     const lastUpdate = s.lastUpdate > 0 ? s.lastUpdate : null;
-    const fresh = lastUpdate !== null && now - lastUpdate <= this.staleAfterMs;
+    const vnow = this.venueNow ? this.venueNow(s.venue) : now;
+    const fresh = lastUpdate !== null && vnow - lastUpdate <= this.staleAfterMs;
     const allResyncing = total > 0 && valid === 0;
     const lastError = c?.lastError ?? s.lastError;
     let why: string | undefined;
     if (!connected) why = `disconnected${s.statusDetail ? ` (${s.statusDetail})` : ''}`;
-    else if (!fresh) why = lastUpdate === null ? 'no update yet' : `no update for ${now - lastUpdate} ms`;
+    else if (!fresh) why = lastUpdate === null ? 'no update yet' : `no update for ${vnow - lastUpdate} ms`;
     else if (allResyncing) why = `all ${total} books resyncing`;
     const healthy = why === undefined;
     return {

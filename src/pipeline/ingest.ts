@@ -60,6 +60,11 @@ export interface VenueRunnerOptions {
   readonly onBudgetWait?: () => void;
   /** Timer for retries and backoff (default real timers); direct replay passes its virtual clock. */
   readonly schedule?: (delayMs: number, fn: () => void) => void;
+  /**
+   * Maps a received frame to its receive time (ms since epoch), given the socket's wall-clock time. Replay through
+   * the simulator passes the recording's receive times, so `recvTs`, latency and staleness read in recording time.
+   */
+  readonly recvTime?: (data: string, wallRecvTs: number) => number;
   /** Called on every connection open (recorder). */
   readonly onConnect?: (connId: string, url: string, tsMs: number) => void;
   /**
@@ -773,10 +778,11 @@ export class VenueRunner {
   }
 
   /** Hot path: one frame. */
-  private onFrame(conn: Conn, data: string, recvTs: number): void {
+  private onFrame(conn: Conn, data: string, wallTs: number): void {
+    this.o.onRecv?.(conn.id, data, wallTs);
+    const recvTs = this.o.recvTime === undefined ? wallTs : this.o.recvTime(data, wallTs);
     if (this.counters.frames++ === 0) this.counters.firstFrameAt = recvTs;
     this.counters.lastFrameAt = recvTs;
-    this.o.onRecv?.(conn.id, data, recvTs);
     const sample = ++this.sampleTick === SAMPLE_EVERY;
     const t0 = sample ? performance.now() : 0;
     if (sample) this.sampleTick = 0;

@@ -17,7 +17,7 @@ import { getConnector, VENUES } from '../venues/index.ts';
 import { Bus } from '../bus/bus.ts';
 import { ArbitrageDetector } from './arbitrage.ts';
 import { FeedCatalog, type CatalogVenue } from './catalog.ts';
-import { DataClock } from './clock.ts';
+import { DataClock, VenueClocks } from './clock.ts';
 import { Consolidator, consolidationKey } from './consolidate.ts';
 import { HealthMonitor } from './health.ts';
 import { VenueRunner, type IngestLogger, type SubscriptionRequest } from './ingest.ts';
@@ -73,6 +73,8 @@ export interface PipelineOptions {
     onSent?: (venue: string, connId: string, url: string, data: string, tsMs: number) => void;
     onRecv?: (venue: string, connId: string, data: string, tsMs: number) => void;
   };
+  /** Per-venue receive-time mapping of frames (replay: the recording's receive times); default wall time. */
+  readonly recvTimes?: ReadonlyMap<string, (data: string, wallRecvTs: number) => number>;
   /** Counts REST budget waits per venue (metrics). */
   readonly onBudgetWait?: (venue: string) => void;
 }
@@ -99,6 +101,8 @@ export class Pipeline implements GatewayApi {
   readonly healthMonitor: HealthMonitor;
   /** The data clock of consolidation, arbitrage and health: the latest receive time seen (`clock.ts`). */
   readonly clock = new DataClock();
+  /** Per-venue clocks: each venue's freshness is judged against its own receive times. */
+  readonly venueClocks = new VenueClocks();
   readonly catalog: FeedCatalog;
   readonly sources: readonly SourcePlugin[];
   private readonly groupMap: Map<string, readonly string[]>;
@@ -137,6 +141,7 @@ export class Pipeline implements GatewayApi {
           rateLimit: vc?.rateLimit,
           isWatched: (key) => this.isWatched(venue, key),
           onBudgetWait: () => o.onBudgetWait?.(venue),
+          recvTime: o.recvTimes?.get(venue),
           onConnect: taps?.onConnect && ((id, url, ts) => taps.onConnect!(venue, id, url, ts)),
           onSent: taps?.onSent && ((id, url, data, ts) => taps.onSent!(venue, id, url, data, ts)),
           onRecv: taps?.onRecv && ((id, data, ts) => taps.onRecv!(venue, id, data, ts)),
@@ -148,6 +153,11 @@ export class Pipeline implements GatewayApi {
     const quoteGroups = agg.quote_groups.map((g) => g.map((q) => q.toUpperCase()));
     this.groupMap = new Map(quoteGroups.filter((g) => g.length > 1).flatMap((g) => g.map((q) => [q, g] as const)));
     this.clock.attach(this.bus); // first subscriber: the clock has seen an event before any stage handles it
+    const vc = this.venueClocks;
+    this.bus.on('book_snapshot', (e) => vc.observe(e.instrument.venue, e.recvTs));
+    this.bus.on('book_delta', (e) => vc.observe(e.instrument.venue, e.recvTs));
+    this.bus.on('trade', (e) => vc.observe(e.instrument.venue, e.recvTs));
+    this.bus.on('ticker', (e) => vc.observe(e.instrument.venue, e.recvTs));
     this.consolidator = new Consolidator({
       bus: this.bus,
       book: (venue, key) => this.runners.get(venue)?.sync.book(key),
@@ -159,6 +169,7 @@ export class Pipeline implements GatewayApi {
       isVenueConnected: (v) => this.runners.get(v)?.connections().some((c) => c.state === 'open') ?? false,
       oracleInstrument: (source, id) => this.sources.find((s) => s.name === source)?.instrumentOf?.(id),
       now: this.clock.now,
+      venueNow: vc.now,
     });
     const fees: Record<string, number> = {};
     for (const [id, v] of Object.entries(cfg.venues)) if (v.takerFeeBps !== undefined) fees[id] = v.takerFeeBps;
@@ -174,6 +185,7 @@ export class Pipeline implements GatewayApi {
       intervalMs: mon.health_check_interval_ms,
       staleAfterMs: mon.stale_after_ms,
       now: this.clock.now,
+      venueNow: vc.now,
       bus: this.bus,
       venues: [...this.runners.keys()],
       counters: (venue) => {
@@ -196,7 +208,7 @@ export class Pipeline implements GatewayApi {
     this.bus.on('ticker', (t) => this.tickers.set(`${t.instrument.venue}|${t.instrument.key}`, t));
     this.consolidator.subscribe((s) => this.onSummary(s));
     this.arbitrage.subscribe((a) => this.bus.publish('arbitrage', { kind: 'arbitrage', ...a }));
-    this.healthMonitor.subscribe((reports) => this.bus.publish('health', { kind: 'health', venues: reports, ts: Date.now() }));
+    this.healthMonitor.subscribe((reports) => this.bus.publish('health', { kind: 'health', venues: reports, ts: this.clock.now() }));
   }
 
   /** True when a client watches a feed of this instrument (its own feeds or its consolidated ones). */
@@ -317,7 +329,7 @@ export class Pipeline implements GatewayApi {
     for (const s of this.sources) {
       if (s.getFeed(feedId) !== undefined) return s.feedState(feedId);
     }
-    if (feedId === HEALTH_FEED) return { kind: 'health', venues: this.healthMonitor.snapshot(), ts: Date.now() };
+    if (feedId === HEALTH_FEED) return { kind: 'health', venues: this.healthMonitor.snapshot(), ts: this.clock.now() };
     if (feedId === ARBITRAGE_FEED) return undefined; // opportunities stream as they appear; REST has the recent ones
     const p = parseFeedId(feedId);
     if (p !== null && p.channel === 'ticker') return this.latestTicker(p.venue, p.symbol);
@@ -361,8 +373,7 @@ export class Pipeline implements GatewayApi {
   ready(): { ready: boolean; reason?: string } {
     const reports = this.healthMonitor.snapshot();
     const stale = this.o.settings.monitoring.stale_after_ms;
-    const now = Date.now();
-    const fresh = reports.filter((r) => r.lastUpdate !== null && now - r.lastUpdate <= stale);
+    const fresh = reports.filter((r) => r.lastUpdate !== null && this.venueClocks.now(r.venue) - r.lastUpdate <= stale);
     if (fresh.length === 0 && !(this.runners.size === 0 && this.sources.some((s) => s.healthy()))) {
       return { ready: false, reason: `no venue delivered data in the last ${stale} ms` };
     }
@@ -406,8 +417,8 @@ function catalogVenue(r: VenueRunner): CatalogVenue {
       return r.subscriptions;
     },
     listed: () => r.instruments.all(),
-    get listedCount() {
-      return r.instruments.size;
+    get version() {
+      return r.subscriptionVersion * 1_000_003 + r.instruments.size;
     },
     find: (symbol) => r.instruments.bySymbolName(symbol),
     demand: (symbol, channel) => r.demand(symbol, channel),

@@ -194,3 +194,26 @@ export class RecordingWriter {
     await once(this.out, 'close');
   }
 }
+
+/**
+ * The recorded receive time of a frame, for replay through the simulator: the recording's `recv` frames by content
+ * → their `ts` (ms), so the gateway's `recvTs` (and so latency = receive − venue time, and staleness) read in the
+ * recording's time on every loop, not in today's wall time. A frame the recording does not hold verbatim (rewritten
+ * by the simulator, e.g. renumbered sequences) gets the last mapped time plus the wall time elapsed since.
+ * Identical frames recorded several times map to their first time. Returns `(data, wallRecvTs) => recvTs (ms)`.
+ */
+export function recordedRecvTimes(recs: readonly Recording[]): (data: string, wallRecvTs: number) => number {
+  const byData = new Map<string, number>();
+  for (const rec of recs) for (const r of rec.records) if (r.t === 'recv' && !byData.has(r.data)) byData.set(r.data, Math.round(r.ts * 1000));
+  let lastMapped = NaN;
+  let lastWall = 0;
+  return (data, wall) => {
+    const t = byData.get(data);
+    if (t !== undefined) {
+      lastMapped = t;
+      lastWall = wall;
+      return t;
+    }
+    return Number.isNaN(lastMapped) ? wall : lastMapped + Math.max(0, wall - lastWall);
+  };
+}

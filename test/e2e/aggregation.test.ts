@@ -62,20 +62,25 @@ describe.skipIf(!bybit || !coinbase)('e2e: consolidated feeds over replay', () =
     );
     expect(summary.feed_id).toBe('consolidated:BTC/USDT:summary');
     expect(summary.venues).toEqual(['bybit', 'coinbase']);
-    expect(summary.quoteEquivalence).toEqual(['USDT', 'USD']);
+    expect(summary.quote_equivalence).toEqual(['USDT', 'USD']);
+    // The recordings were taken ~21 minutes apart: the summary says so (venue-time skew of the merged books, ms).
+    expect(summary.venue_skew_ms).toBeGreaterThan(15 * 60_000);
+    expect(summary.venue_skew_ms).toBeLessThan(30 * 60_000);
     expect(summary.bids.length).toBeLessThanOrEqual(10); // max_price_levels in config/demo.json
     // Levels keep their venue (Bybit's bids sit above Coinbase's asks in these recordings: a crossed NBBO).
     const venuesOf = (ls: { venue: string }[]) => ls.map((l) => l.venue);
     expect(new Set([...venuesOf(summary.bids), ...venuesOf(summary.asks)])).toEqual(new Set(['bybit', 'coinbase']));
     expect(summary.nbbo.bid.venue).toBe(summary.bids[0].venue);
-    expect(typeof summary.spread.bps).toBe('number');
+    // Seed shape: `spread` is the number (best ask − best bid), `spread_bps` beside it.
+    expect(summary.spread).toBeCloseTo(Number(summary.nbbo.ask.price) - Number(summary.nbbo.bid.price), 6);
+    expect(typeof summary.spread_bps).toBe('number');
     expect(Number(summary.nbbo.bid.price)).toBeGreaterThan(60000);
     const book = await waitFor(() => msgs.find((m) => m.type === 'consolidated_book' && m.symbol === 'ETH/USDT' && m.venues.length === 2), 20000, 'consolidated ETH book');
     for (let i = 1; i < book.bids.length; i++) expect(Number(book.bids[i].price)).toBeLessThanOrEqual(Number(book.bids[i - 1].price));
     const health = await waitFor(() => msgs.find((m) => m.type === 'health' && m.venues.length === 2), 20000, 'health');
     for (const v of health.venues) {
       expect(['bybit', 'coinbase']).toContain(v.venue);
-      expect(v).toEqual(expect.objectContaining({ healthy: expect.any(Boolean), updatesPerSecond: expect.any(Number), errorCount: 0, gaps: 0 }));
+      expect(v).toEqual(expect.objectContaining({ healthy: expect.any(Boolean), updates_per_second: expect.any(Number), error_count: 0, gaps: 0 }));
     }
     ws.close();
   });

@@ -108,13 +108,14 @@ describe('e2e: replay of the Pyth fixture (simulator SSE → gateway → clients
       return r.feeds.filter((f) => f.venue === 'pyth' && f.status === 'trading').length === 3;
     }, 10000, 'three trading Pyth feeds');
     const rest = ((await (await fetch(`${api}/feeds`)).json()) as { feeds: Msg[] }).feeds.find((f) => f.id === `0x${BTC}`)!;
-    expect(rest).toMatchObject({ feed_id: `0x${BTC}`, id: `0x${BTC}`, symbol: 'Crypto.BTC/USD', channel: 'price', expo: -8, status: 'trading' });
+    // Seed compatibility: `symbol` is the canonical BTC/USD; Pyth's own symbol stays as `source_symbol`.
+    expect(rest).toMatchObject({ feed_id: `0x${BTC}`, id: `0x${BTC}`, symbol: 'BTC/USD', source_symbol: 'Crypto.BTC/USD', channel: 'price', expo: -8, status: 'trading' });
     expect(typeof rest.price).toBe('number');
     expect(typeof rest.conf).toBe('number');
     ws.send(JSON.stringify({ type: 'get_available_feeds', query: 'xau' }));
     await waitFor(() => msgs.filter((m) => m.type === 'available_feeds').length === 2);
     const found = msgs.filter((m) => m.type === 'available_feeds')[1].feeds as Msg[];
-    expect(found).toEqual([expect.objectContaining({ id: `0x${XAU}`, symbol: 'Metal.XAU/USD', status: 'unknown', price: null, asset_type: 'metal' })]);
+    expect(found).toEqual([expect.objectContaining({ id: `0x${XAU}`, symbol: 'XAU/USD', source_symbol: 'Metal.XAU/USD', status: 'unknown', price: null, asset_type: 'metal' })]);
     ws.close();
   });
 
@@ -191,7 +192,7 @@ describe('e2e: replay of the Pyth fixture (simulator SSE → gateway → clients
 
   it('reports the oracle in /health and /metrics', async () => {
     const h = (await (await fetch(`${api}/health`)).json()) as { oracles: Msg[] };
-    expect(h.oracles).toEqual([expect.objectContaining({ source: 'pyth', connected: true, feeds: expect.any(Number), catalog: { feeds: 6, loadedAt: expect.any(Number) } })]);
+    expect(h.oracles).toEqual([expect.objectContaining({ source: 'pyth', connected: true, feeds: expect.any(Number), catalog: { feeds: 6, loaded_at: expect.any(Number) } })]);
     await waitFor(async () => /tributary_oracle_price_updates_total\{source="pyth"\} [1-9]/.test(await (await fetch(`${api}/metrics`)).text()), 5000, 'oracle metrics');
   });
 });

@@ -529,8 +529,28 @@ describe('ws server', () => {
     bus.publish('trade', { kind: 'trade', instrument: BINANCE, price: '2', size: '3', side: 'sell', tradeId: 'late', ts: 5, recvTs: 6 });
     const t = await c.next((m) => m.type === 'trade', 'trade after pending');
     expect(t).toEqual({ type: 'trade', feed_id: feed, venue: 'binance', symbol: 'BTC/USDT', price: '2', size: '3', side: 'sell', trade_id: 'late', ts: 5, recv_ts: 6 });
-    expect(c.ofType('subscription_confirmed')).toEqual([]);
+    // Data flowing means the venue is up: the confirmation comes first, once.
+    expect(c.ofType('subscription_confirmed')).toEqual([{ type: 'subscription_confirmed', feed_id: feed }]);
+    const order = c.msgs.map((m) => m.type).filter((t) => t !== 'connection_established');
+    expect(order).toEqual(['subscription_pending', 'subscription_confirmed', 'trade']);
+    // A second client joining while data flows is confirmed at once.
+    const d = await connect();
+    d.send({ type: 'subscribe', feed_id: feed });
+    expect(await d.next((m) => m.type === 'subscription_confirmed' || m.type === 'subscription_pending', 'second')).toEqual({ type: 'subscription_confirmed', feed_id: feed });
     expect(c.invalid).toEqual([]);
+  });
+
+  it('a second client joining a feed that is still pending is told pending too', async () => {
+    await start();
+    const c = await connect();
+    const d = await connect();
+    const feed = fid(BINANCE, 'trades');
+    api.pending.set(feed, 'venue binance is down');
+    c.send({ type: 'subscribe', feed_id: feed });
+    await c.next((m) => m.type === 'subscription_pending', 'pending c');
+    d.send({ type: 'subscribe', feed_id: feed });
+    expect(await d.next((m) => m.type === 'subscription_pending' || m.type === 'subscription_confirmed', 'pending d')).toEqual({ type: 'subscription_pending', feed_id: feed, reason: 'venue binance is down' });
+    expect(api.acquired).toEqual([feed]);
   });
 
   it('derived feeds in snake_case: summary and consolidated book (state on subscribe, then bus events), arbitrage, health', async () => {
