@@ -4,11 +4,11 @@
  * lifecycle. Nothing here is on the data path.
  */
 import type { Config } from './config/index.ts';
-import { venueSymbols } from './config/index.ts';
+import { sourceSections, venueSymbols } from './config/index.ts';
 import type { SourcePlugin } from './core/plugin.ts';
 import { childLogger, type Logger } from './obs/log.ts';
 import { createMetrics, type Metrics } from './obs/metrics.ts';
-import { buildSourcePlugins, type SourceTaps } from './oracle/index.ts';
+import { buildSourcePlugins, type SourceTaps } from './oracles/index.ts';
 import { bridgeMetrics } from './pipeline/metrics-bridge.ts';
 import { Pipeline, type BookDump, type PipelineSettings, type PipelineVenueSettings } from './pipeline/pipeline.ts';
 import type { SubscriptionRequest } from './pipeline/ingest.ts';
@@ -100,9 +100,9 @@ export class Gateway {
     });
     const transport = transportSettings(cfg);
     const http = o.http ?? createHttp({ timeoutMs: transport.httpTimeoutMs });
-    let publish: Pipeline['bus'] | undefined;
+    let publish: Pipeline['bus'] | undefined = undefined; // set once the pipeline exists (sources are built first)
     this.sources = buildSourcePlugins({
-      config: cfg,
+      sections: sourceSections(cfg),
       overrides: o.sources ?? {},
       byDefault: o.sourcesByDefault ?? false,
       bus: { publish: (t, ev) => publish?.publish(t, ev), has: (t) => publish?.has(t) ?? false },

@@ -4,12 +4,12 @@
  * `src/config`, where flags win over env and env over the file).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { CliOverrides } from '../config/index.ts';
+import { SOURCE_ENV_VARS, type CliOverrides } from '../config/index.ts';
 import { TributaryError } from '../core/errors.ts';
 import type { SimulatorSpeed } from '../replay/simulator.ts';
 
-/** Every flag of every command (`node:util` parseArgs options; unknown flags are an error). */
-export const OPTIONS = {
+/** The gateway's own flags (`node:util` parseArgs options). */
+const BASE_OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   'api-host': { type: 'string' },
@@ -19,9 +19,6 @@ export const OPTIONS = {
   'print-config': { type: 'boolean' },
   symbols: { type: 'string' },
   venues: { type: 'string' },
-  'pyth-sse-url': { type: 'string' },
-  'pyth-feeds': { type: 'string' },
-  'no-pyth': { type: 'boolean' },
   speed: { type: 'string' },
   loop: { type: 'string' },
   'sim-port': { type: 'string' },
@@ -33,6 +30,19 @@ export const OPTIONS = {
   duration: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
+
+/** A source plug-in's flag: its name without `--`, and its row of the env table. */
+const sourceFlags = SOURCE_ENV_VARS.flatMap((e) => (e.flag ? [{ name: e.flag.replace(/^--/, ''), row: e }] : []));
+
+/**
+ * Every flag of every command (unknown flags are an error): the gateway's own and those of source plug-ins (from
+ * their env rows: a `boolean` row's flag takes no value). Typed as the gateway's own: plug-in flags are read
+ * through their rows ({@link overrides}), never by name.
+ */
+export const OPTIONS: typeof BASE_OPTIONS = {
+  ...BASE_OPTIONS,
+  ...Object.fromEntries(sourceFlags.map(({ name, row }) => [name, { type: row.type === 'boolean' ? 'boolean' : 'string' }])),
+};
 
 /** Parsed flags (strings and booleans as given; undefined when absent). */
 export type Values = ReturnType<typeof parse>['values'];
@@ -87,8 +97,25 @@ export function overrides(v: Values): CliOverrides {
     logLevel: v['log-level'],
     symbols: csv(v.symbols),
     venues: csv(v.venues),
-    pythSseUrl: v['pyth-sse-url'],
-    pythFeeds: csv(v['pyth-feeds']),
-    pythEnabled: v['no-pyth'] ? false : undefined,
+    ...sourceFlagOverrides(v),
   };
+}
+
+/**
+ * The overrides source plug-ins' flags give, under their rows' keys: a `boolean` flag sets false when it is a
+ * `--no-…` flag, else true; `list` is a comma list; `integer` a non-negative integer.
+ * @throws TributaryError `CONFIG_INVALID` for a malformed integer.
+ */
+function sourceFlagOverrides(v: Values): Record<string, unknown> {
+  const given = v as Readonly<Record<string, string | boolean | undefined>>;
+  const out: Record<string, unknown> = {};
+  for (const { name, row } of sourceFlags) {
+    const x = given[name];
+    if (x === undefined || x === false) continue;
+    if (row.type === 'boolean') out[row.key] = !name.startsWith('no-');
+    else if (row.type === 'list') out[row.key] = csv(String(x));
+    else if (row.type === 'integer') out[row.key] = intFlag(name, String(x));
+    else out[row.key] = String(x);
+  }
+  return out;
 }

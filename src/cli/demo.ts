@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TributaryError } from '../core/errors.ts';
+import { ORACLE_DEMO_RECORDINGS } from '../oracles/index.ts';
 import type { Values } from './args.ts';
 
 /** The project root (where `config/`, `test/fixtures/` and `../shared/` are found). */
@@ -15,13 +16,13 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SHARED_RECORDINGS = join(PROJECT_ROOT, '../shared/recordings');
 /** The demo's configuration (used unless `--config` / `TRIBUTARY_CONFIG` names another). */
 export const DEMO_CONFIG = join(PROJECT_ROOT, 'config/demo.json');
-/** Generated oracle prices (written by `test/fixtures/pyth/generate.ts`; not captured traffic). */
-export const ORACLE_FIXTURE = join(PROJECT_ROOT, 'test/fixtures/pyth/hermes.jsonl');
+/** Oracle recordings the source plug-ins add (generated fixtures, not captured traffic), from the source registry. */
+export const ORACLE_FIXTURES: readonly string[] = ORACLE_DEMO_RECORDINGS.map((f) => join(PROJECT_ROOT, f));
 
-/** The recordings `demo` plays without FILEs: every `*.jsonl.gz` of {@link SHARED_RECORDINGS}, sorted, plus the oracle fixture. */
+/** The recordings `demo` plays without FILEs: every `*.jsonl.gz` of {@link SHARED_RECORDINGS}, sorted, plus the oracle fixtures. */
 export function demoRecordings(): string[] {
   const files = existsSync(SHARED_RECORDINGS) ? readdirSync(SHARED_RECORDINGS).filter((f) => f.endsWith('.jsonl.gz')).sort().map((f) => join(SHARED_RECORDINGS, f)) : [];
-  if (files.length > 0 && existsSync(ORACLE_FIXTURE)) files.push(ORACLE_FIXTURE);
+  if (files.length > 0) for (const f of ORACLE_FIXTURES) if (existsSync(f)) files.push(f);
   return files;
 }
 

@@ -1,15 +1,14 @@
 /**
  * The `tributary` command line: dispatch to one module per command (`start`, `replay`, `simulate`, `record`,
- * `demo`, loaded only when run) and `--help`, whose defaults, venues and environment variables come from the
- * configuration, the venue registry and the env table — never from a list written here.
+ * `demo`, loaded only when run) and `--help`, whose defaults, venues, source flags and environment variables come
+ * from the configuration, the venue and source registries and the env table — never from a list written here.
  *
  * Exit codes: 0 done; 1 runtime failure (e.g. `record` got nothing); 2 usage or environment problem the user can
  * fix (invalid configuration or recording, unknown flag or command, busy port).
  */
-import { configFromObject, enabledVenues, loadConfig, redact, renderEnvHelp, LOG_LEVELS, type Config } from '../config/index.ts';
+import { configFromObject, enabledVenues, loadConfig, redact, renderEnvHelp, sourceSections, LOG_LEVELS, type Config } from '../config/index.ts';
 import { TributaryError, errorMessage } from '../core/errors.ts';
-import { ORACLE_SOURCES } from '../oracle/index.ts';
-import { DEFAULT_PYTH_FEEDS } from '../oracle/pyth/wire.ts';
+import { ORACLE_SOURCES, sourceFlagHelp } from '../oracles/index.ts';
 import { VENUES } from '../venues/index.ts';
 import { overrides, parse, type Values } from './args.ts';
 import { DEMO_CONFIG } from './demo.ts';
@@ -38,7 +37,7 @@ export function helpText(v: Partial<Values> = {}): string {
   const demoVenues = demo ? (demo.aggregation.venues ?? enabledVenues(demo)).join(' + ') : '';
   const demoGroups = demo ? demo.aggregation.quote_groups.map((g) => g.join(' = ')).join('; ') : '';
   const demoWhat = demo ? `consolidates ${demoVenues}${demoGroups ? ` under ${demoGroups}` : ''}` : 'the demo settings';
-  const feedNames = d.pyth.feeds.map((id) => DEFAULT_PYTH_FEEDS.find((f) => f.id === id)?.attributes.display_symbol ?? id).join(', ');
+  const sourceFlags = sourceFlagHelp(sourceSections(d)).map(([flag, text]) => `\n  ${flag.padEnd(23)}${text}`).join('');
   return `tributary — market-data aggregator and gateway
 
 Usage:
@@ -64,10 +63,7 @@ Gateway options (start, replay, demo):
   --print-config         print the configuration in effect (secrets redacted) and exit
   --symbols A,B          canonical symbols (start default ${d.symbols.join(',')}; replay default: what was recorded)
   --venues V,W           venues start runs (default: those the configuration enables, now ${runs.join(', ') || 'none'})
-                         known venues: ${known.join(', ')}
-  --pyth-sse-url URL     Pyth Hermes SSE stream (default ${d.pyth.sse_url})
-  --pyth-feeds A,B       Pyth feed ids (0x…) or symbols (Crypto.BTC/USD) to stream (default ${feedNames})
-  --no-pyth              start without Pyth prices
+                         known venues: ${known.join(', ')}${sourceFlags}
 
 Replay / simulate options:
   --speed S              recorded | max | a multiple of recorded pace, e.g. 10 (default recorded)

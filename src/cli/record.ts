@@ -7,8 +7,8 @@ import type { Config } from '../config/index.ts';
 import { TributaryError } from '../core/errors.ts';
 import { Gateway } from '../main.ts';
 import type { Logger } from '../obs/log.ts';
-import { ORACLE_SOURCES, isOracleSource } from '../oracle/index.ts';
-import { venueSymbols } from '../config/index.ts';
+import { ORACLE_SOURCES, isOracleSource, oracleRecordSettings } from '../oracles/index.ts';
+import { sourceSections, venueSymbols } from '../config/index.ts';
 import { RecordingWriter } from '../replay/recording.ts';
 import { createHttp } from '../transport/http.ts';
 import { VENUES, getConnector } from '../venues/index.ts';
@@ -87,16 +87,16 @@ function venueSession(config: Readonly<Config>, log: Logger, venue: string, out:
 
 /** An oracle source: its catalog (`http` records) and its stream's events (`sse` records). */
 function sourceSession(config: Readonly<Config>, log: Logger, source: string, out: string): Session {
-  const pc = config.pyth;
-  const writer = new RecordingWriter(out, source.toUpperCase(), { recordedBy: 'tributary', feeds: pc.feeds });
-  const http = createHttp({ timeoutMs: config.transport.http_timeout_ms, headers: pc.headers, onResponse: (url, body, ts) => writer.http(`${source.toUpperCase()}.http`, ts, url, body) });
+  const rec = oracleRecordSettings(source, sourceSections(config)[source]);
+  const writer = new RecordingWriter(out, source.toUpperCase(), { recordedBy: 'tributary', ...rec.meta });
+  const http = createHttp({ timeoutMs: config.transport.http_timeout_ms, headers: rec.headers, onResponse: (url, body, ts) => writer.http(`${source.toUpperCase()}.http`, ts, url, body) });
   const gw = new Gateway({
     config,
     log,
     venues: [],
     serve: false,
     http,
-    sources: { ...NO_SOURCES(), [source]: { sseUrl: pc.sse_url, restBase: pc.rest_base, feeds: pc.feeds } },
+    sources: { ...NO_SOURCES(), [source]: rec.override },
     taps: { onSse: (connId, url, ev, ts) => writer.sse(connId, ts, url, ev) },
   });
   return { gw, writer, unit: 'events' };

@@ -6,10 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { VENUE_CHANNELS, type Config } from '../config/index.ts';
 import { TributaryError } from '../core/errors.ts';
 import { Gateway } from '../main.ts';
-import { ORACLE_SOURCES, isOracleSource } from '../oracle/index.ts';
-import { requestedIds } from '../oracle/pyth/decode.ts';
-import { PYTH_SOURCE } from '../oracle/pyth/ids.ts';
-import { HERMES_STREAM_PATH } from '../oracle/pyth/wire.ts';
+import { ORACLE_SOURCES, isOracleSource, oracleRecordedFeeds, oracleReplayOverride } from '../oracles/index.ts';
 import type { SubscriptionRequest } from '../pipeline/ingest.ts';
 import { recordedRequests } from '../replay/direct.ts';
 import { loadRecording, recordedRecvTimes, type Recording } from '../replay/recording.ts';
@@ -63,7 +60,7 @@ export function replayPlan(recordings: readonly Recording[], config: Readonly<Co
       const feeds = sources.get(venue) ?? new Set<string>();
       sources.set(venue, feeds);
       // The feeds the recorded streams asked for (else the source streams those its config names).
-      if (venue === PYTH_SOURCE) for (const r of rec.records) if (r.t === 'sse') for (const id of requestedIds(new URL(r.url))) feeds.add(id);
+      for (const id of oracleRecordedFeeds(venue, rec.records.flatMap((r) => (r.t === 'sse' ? [r.url] : [])))) feeds.add(id);
       continue;
     }
     const c = getConnector(venue);
@@ -94,8 +91,7 @@ function sourceOverrides(plan: ReplayPlan, sim: SimulatorThread, config: Readonl
       out[id] = false;
       continue;
     }
-    const base = sim.restBase(id);
-    out[id] = { sseUrl: id === PYTH_SOURCE ? `${base}${HERMES_STREAM_PATH}` : base, restBase: base, ...(feeds.size > 0 ? { feeds: [...feeds] } : {}) };
+    out[id] = oracleReplayOverride(id, sim.restBase(id), [...feeds]);
   }
   return out;
 }

@@ -2,7 +2,7 @@
  * `tributary simulate FILE...`: serves recordings as the venues did, on 127.0.0.1 (WebSocket paths from each
  * recorded address, REST answers from the recorded responses, SSE for oracle recordings), until SIGINT / SIGTERM.
  */
-import { oracleSseHooks } from '../oracle/index.ts';
+import { oracleSseHooks } from '../oracles/index.ts';
 import { startSimulator, type Simulator } from '../replay/simulator.ts';
 import { getConnector } from '../venues/index.ts';
 import { intFlag, parseSpeed, type Values } from './args.ts';

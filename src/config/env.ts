@@ -2,9 +2,10 @@
  * The environment variables, in ONE table ({@link ENV_VARS}): the loader reads them from it, `tributary --help`
  * prints {@link renderEnvHelp}, and README's "Environment variables" section is {@link renderEnvMarkdown}
  * (a unit test keeps README equal to it). Each row also names its CLI flag, so CLI overrides are applied through
- * the same table.
+ * the same table. Source plug-ins add their own rows ({@link SOURCE_ENV_VARS}, from the registry's descriptors).
  */
 import { TributaryError } from '../core/errors.ts';
+import { SOURCE_PLUGINS } from '../oracles/index.ts';
 
 /** Settings given on the command line (already parsed; undefined = not given). Env values map onto the same keys. */
 export interface CliOverrides {
@@ -20,12 +21,8 @@ export interface CliOverrides {
   maxPriceLevels?: number;
   healthCheckIntervalMs?: number;
   quoteGroups?: string[][];
-  /** `--pyth-sse-url` / `TRIBUTARY_PYTH_SSE_URL`. */
-  pythSseUrl?: string;
-  /** `--pyth-feeds` / `TRIBUTARY_PYTH_FEEDS` (comma list of ids or Pyth symbols). */
-  pythFeeds?: string[];
-  /** `--no-pyth` (false) / `TRIBUTARY_PYTH_ENABLED`. */
-  pythEnabled?: boolean;
+  /** Settings of source plug-ins, under the `key` of their rows in {@link SOURCE_ENV_VARS}. */
+  [sourceKey: string]: unknown;
 }
 
 /**
@@ -51,9 +48,12 @@ export interface EnvVar {
   readonly secret: boolean;
   /** The {@link CliOverrides} key the value lands on (env and CLI share it; the CLI wins). */
   readonly key: keyof CliOverrides;
-  /** The equivalent command-line flag, if any (`--no-pyth` is the flag form of `TRIBUTARY_PYTH_ENABLED=false`). */
+  /** The equivalent command-line flag, if any (a boolean's `--no-…` flag is the flag form of its variable set to false). */
   readonly flag?: string;
 }
+
+/** The rows source plug-ins add (each descriptor's `envVars`, in registry order). */
+export const SOURCE_ENV_VARS: readonly EnvVar[] = SOURCE_PLUGINS.flatMap((d) => d.envVars);
 
 /** Every environment variable Tributary reads (all optional; flags win over env, env over the file). */
 export const ENV_VARS: readonly EnvVar[] = [
@@ -69,9 +69,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'TRIBUTARY_MAX_PRICE_LEVELS', key: 'maxPriceLevels', path: 'aggregation.max_price_levels', type: 'integer', secret: false, description: 'levels per side in summaries' },
   { name: 'TRIBUTARY_HEALTH_CHECK_INTERVAL_MS', key: 'healthCheckIntervalMs', path: 'monitoring.health_check_interval_ms', type: 'integer', secret: false, description: 'venue health is published this often (ms)' },
   { name: 'TRIBUTARY_QUOTE_GROUPS', key: 'quoteGroups', path: 'aggregation.quote_groups', type: 'quote-groups', secret: false, description: 'quote-currency equivalence, e.g. `USDT=USD=USDC;EUR=EURC`' },
-  { name: 'TRIBUTARY_PYTH_SSE_URL', key: 'pythSseUrl', flag: '--pyth-sse-url', path: 'pyth.sse_url', type: 'string', secret: false, description: 'Pyth Hermes SSE stream URL' },
-  { name: 'TRIBUTARY_PYTH_FEEDS', key: 'pythFeeds', flag: '--pyth-feeds', path: 'pyth.feeds', type: 'list', secret: false, description: 'Pyth feed ids or symbols (comma list)' },
-  { name: 'TRIBUTARY_PYTH_ENABLED', key: 'pythEnabled', flag: '--no-pyth', path: 'pyth.enabled', type: 'boolean', secret: false, description: 'stream Pyth prices (`false` = `--no-pyth`)' },
+  ...SOURCE_ENV_VARS,
 ];
 
 const list = (v: string): string[] | undefined => {

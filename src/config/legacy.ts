@@ -55,7 +55,3 @@ export function normalizeLegacyKeys(raw: Json): Json {
   return out;
 }
 
-function alias(target: object, name: string, value: unknown): void {
-  if (value !== undefined) Object.defineProperty(target, name, { value, enumerable: false, writable: false, configurable: false });
-}
-

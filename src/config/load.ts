@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { TributaryError } from '../core/errors.ts';
 import { ENV_VARS, envOverrides, type CliOverrides } from './env.ts';
 import { normalizeLegacyKeys } from './legacy.ts';
-import { DEFAULT_VENUE_IDS, VENUE_CHANNELS, configSchema, type ParsedConfig, type VenueEntry } from './schema.ts';
+import { DEFAULT_VENUE_IDS, SOURCE_SECTION_NAMES, VENUE_CHANNELS, configSchema, type ParsedConfig, type VenueEntry } from './schema.ts';
 
 /** One venue's resolved settings (defaults applied, `trading_pairs` folded into `symbols`). */
 export type VenueConfig = Omit<VenueEntry, 'trading_pairs' | 'enabled' | 'channels'> & {
@@ -168,4 +168,10 @@ export function venueSymbols(cfg: Readonly<Config>, venue: string): readonly str
 /** Ids of the venues the configuration enables (what `start` runs), in configuration order. */
 export function enabledVenues(cfg: Readonly<Config>): string[] {
   return Object.entries(cfg.venues).filter(([, v]) => v.enabled).map(([id]) => id);
+}
+
+/** The config sections of the source plug-ins, by source name (each plug-in parses its own with its schema). */
+export function sourceSections(cfg: Readonly<Config>): Readonly<Record<string, unknown>> {
+  const all = cfg as unknown as Readonly<Record<string, unknown>>;
+  return Object.fromEntries(SOURCE_SECTION_NAMES.map((name) => [name, all[name]]));
 }

@@ -6,7 +6,8 @@
  * and `venues` carry the same entries; the loader merges them into `venues` (see `load.ts`).
  */
 import { z } from 'zod';
-import { DEFAULT_PYTH_FEEDS, DEFAULT_PYTH_SSE_URL } from '../oracle/pyth/wire.ts';
+import { SOURCE_PLUGINS } from '../oracles/index.ts';
+import { DEFAULT_VENUES } from '../venues/index.ts';
 
 /** Log levels (pino's); the config accepts them in any case and keeps them lower case. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -14,8 +15,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** Channels a venue entry may subscribe to; all of them by default. */
 export const VENUE_CHANNELS = ['book', 'trades', 'ticker'] as const;
 
-/** Venues `start` runs when the configuration names none (`venues` and `exchanges` absent). */
-export const DEFAULT_VENUE_IDS = ['bybit', 'binance'] as const;
+/** Venues `start` runs when the configuration names none (`venues` and `exchanges` absent): the venue registry's defaults. */
+export const DEFAULT_VENUE_IDS: readonly string[] = DEFAULT_VENUES;
 
 const channel = z.enum(VENUE_CHANNELS);
 const port = z.number().int().min(0).max(65535);
@@ -97,42 +98,14 @@ const monitoringSchema = z
   })
   .strict();
 
-/**
- * Pyth Hermes (oracle prices). Times in ms. Doc: https://docs.pyth.network/price-feeds/how-pyth-works/hermes
- */
-const pythSchema = z
-  .object({
-    /**
-     * Stream Pyth prices. Unset: on for `start`, off for the library API; `replay` runs Pyth only from a Pyth
-     * recording; `record --venue pyth` always.
-     */
-    enabled: z.boolean().optional(),
-    /** Hermes SSE stream URL (`--pyth-sse-url`, `TRIBUTARY_PYTH_SSE_URL`). */
-    sse_url: z.string().url().default(DEFAULT_PYTH_SSE_URL),
-    /** Base URL for `/v2/price_feeds` (default: `sse_url` without `/v2/updates/price/stream`). */
-    rest_base: z.string().url().optional(),
-    /** Feed ids (with or without 0x) or Pyth symbols (`Crypto.BTC/USD`) to stream. Default BTC/USD, ETH/USD, SOL/USD. */
-    feeds: z.array(z.string().min(1)).min(1).default(DEFAULT_PYTH_FEEDS.map((f) => f.id)),
-    /** A feed whose publish_time has not advanced for this long is reported `stale`. */
-    stale_after_ms: z.number().int().min(10).default(30000),
-    /** The stream is reopened when no byte (events or keep-alive comments) arrives for this long. */
-    idle_timeout_ms: z.number().int().min(10).default(60000),
-    /** A replacement stream is opened this long after a stream opened (Hermes closes streams after 24 h). */
-    rollover_ms: z.number().int().min(100).default(23 * 3600 * 1000),
-    /** The feed catalog is refreshed this often. */
-    catalog_refresh_ms: z.number().int().min(1000).default(600000),
-    /** Wait after HTTP 429 when Hermes sends no Retry-After (its penalty lasts 60 s). */
-    rate_limit_delay_ms: z.number().int().min(0).default(60000),
-    /** Keep the upstream binary update (the Hermes-compatible API serves it). */
-    keep_binary: z.boolean().default(true),
-    /** Most feeds streamed at once (configured plus those clients ask for). */
-    max_feeds: z.number().int().min(1).max(500).default(100),
-    /** Extra request headers for Hermes (e.g. an API key); every value is secret (redacted when printed). */
-    headers: z.record(z.string(), z.string()).optional(),
-    /** Keep-alive comment interval of the Hermes-compatible SSE endpoint served to clients. */
-    serve_keepalive_ms: z.number().int().min(10).default(15000),
-  })
-  .strict();
+/** The config sections of the source plug-ins, typed per plug-in: `<name>: <its schema>`, defaults from its fields. */
+type SourceSectionsShape = { [D in (typeof SOURCE_PLUGINS)[number] as D['name']]: z.ZodPrefault<D['configSchema']> };
+
+/** One section per source plug-in of the registry (`src/oracles/index.ts`), named after it. */
+const sourceSections = Object.fromEntries(SOURCE_PLUGINS.map((d) => [d.name, d.configSchema.prefault({})])) as SourceSectionsShape;
+
+/** Names of the config sections that belong to source plug-ins. */
+export const SOURCE_SECTION_NAMES: readonly string[] = Object.keys(sourceSections);
 
 /** The configuration file (and library object) shape. Unknown keys are rejected at every level. */
 export const configSchema = z
@@ -177,7 +150,8 @@ export const configSchema = z
     /** The seed aggregator's name for `venues`; an entry here is laid over the `venues` entry of the same id. */
     exchanges: z.record(z.string(), venueEntrySchema).optional(),
     aggregation: aggregationSchema.prefault({}),
-    pyth: pythSchema.prefault({}),
+    /** Source plug-ins' sections (each plug-in's own schema, e.g. an oracle's endpoints and feeds). */
+    ...sourceSections,
     monitoring: monitoringSchema.prefault({}),
     transport: z
       .object({
@@ -198,4 +172,3 @@ export const configSchema = z
 export type VenueEntry = z.output<typeof venueEntrySchema>;
 /** The parsed file (before venues are resolved). */
 export type ParsedConfig = z.output<typeof configSchema>;
-export type PythConfig = ParsedConfig['pyth'];

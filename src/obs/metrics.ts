@@ -97,7 +97,7 @@ export interface Metrics {
   readonly arbitrageOpportunities: Counter;
   /** `tributary_rest_budget_waits_total{venue}`: REST requests that waited for the venue's request budget. */
   readonly restBudgetWaits: Counter<'venue'>;
-  /** `tributary_oracle_events_total{source}`: upstream oracle stream events received (Pyth SSE events of any type). */
+  /** `tributary_oracle_events_total{source}`: upstream oracle stream events received (e.g. SSE events of any type). */
   readonly oracleEvents: Counter<'source'>;
   /** `tributary_oracle_price_updates_total{source}`: oracle prices accepted (one per feed per new price). */
   readonly oracleUpdates: Counter<'source'>;
@@ -113,8 +113,8 @@ export interface Metrics {
   readonly oracleStaleFeeds: Gauge<'source'>;
   /** `tributary_oracle_deviation_bps{symbol}`: (consolidated mid − oracle price) / oracle price × 10 000, per consolidated symbol. */
   readonly oracleDeviationBps: Gauge<'symbol'>;
-  /** `tributary_hermes_api_clients{kind}`: clients of the Hermes-compatible API (`sse` streams, `ws` connections with Hermes subscriptions). */
-  readonly hermesClients: Gauge<'kind'>;
+  /** `tributary_source_api_clients{source,kind}`: clients of a source plug-in's own compatible API (e.g. `sse` streams, `ws` connections with subscriptions in its protocol). */
+  readonly sourceApiClients: Gauge<'source' | 'kind'>;
   /** `tributary_sink_queue_depth{sink}`: events waiting for a sink (its bus queue plus what it accepted but has not written). */
   readonly sinkQueueDepth: Gauge<'sink'>;
   /** `tributary_sink_events_written_total{sink,topic}`: events a sink wrote. */
@@ -205,7 +205,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const oracleConnected = new Gauge({ name: `${P}oracle_connected`, help: '1 while an oracle stream is open, else 0.', labelNames: ['source'] as const, registers });
   const oracleStaleFeeds = new Gauge({ name: `${P}oracle_stale_feeds`, help: 'Oracle feeds whose publish time stopped advancing.', labelNames: ['source'] as const, registers });
   const oracleDeviationBps = new Gauge({ name: `${P}oracle_deviation_bps`, help: 'Consolidated mid minus oracle price, bps of the oracle price.', labelNames: ['symbol'] as const, registers });
-  const hermesClients = new Gauge({ name: `${P}hermes_api_clients`, help: 'Clients of the Hermes-compatible API, by kind (sse, ws).', labelNames: ['kind'] as const, registers });
+  const sourceApiClients = new Gauge({ name: `${P}source_api_clients`, help: "Clients of a source plug-in's own compatible API, by source and kind (sse, ws).", labelNames: ['source', 'kind'] as const, registers });
   const sinkQueueDepth = new Gauge({ name: `${P}sink_queue_depth`, help: 'Events waiting for a sink (bus queue plus accepted but not yet written).', labelNames: ['sink'] as const, registers });
   const sinkEventsWritten = new Counter({ name: `${P}sink_events_written_total`, help: 'Events written by a sink, by topic.', labelNames: ['sink', 'topic'] as const, registers });
   const sinkEventsDropped = new Counter({ name: `${P}sink_events_dropped_total`, help: 'Events a sink lost (queue overflow, batches given up after retries), by topic.', labelNames: ['sink', 'topic'] as const, registers });
@@ -272,7 +272,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     oracleConnected,
     oracleStaleFeeds,
     oracleDeviationBps,
-    hermesClients,
+    sourceApiClients,
     sinkQueueDepth,
     sinkEventsWritten,
     sinkEventsDropped,

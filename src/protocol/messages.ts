@@ -12,11 +12,11 @@
  * Client → server: `subscribe`, `unsubscribe`, `get_available_feeds`.
  * Server → client: `connection_established`, `subscription_confirmed`, `unsubscription_confirmed`,
  * `available_feeds`, `error`, and the data messages `book_snapshot`, `book_update`, `book_reset`,
- * `trade`, `ticker`, and `price_update` (Pyth oracle prices, see {@link PriceUpdateMessageSchema}).
+ * `trade`, `ticker`, and `price_update` (oracle prices, see {@link PriceUpdateMessageSchema}).
  *
- * Feed ids: `{venue}:{symbol}:{channel}` for venue and aggregated feeds; a Pyth price feed is named by its
- * 32-byte hex id, with or without `0x`, any case (see {@link parsePythFeedId}); the server names it
- * `0x` + 64 lowercase hex digits. The two never collide: a Pyth id has no `:`.
+ * Feed ids: `{venue}:{symbol}:{channel}` for venue and aggregated feeds; an oracle price feed is named by the
+ * oracle's own id without `:` (Pyth: its 32-byte hex id, with or without `0x`, any case, which the server names
+ * `0x` + 64 lowercase hex digits). The two never collide: an oracle feed id has no `:`.
  *
  * Book handling on the client: on `book_snapshot` replace the book; on `book_update` set each level
  * (size `"0"` deletes); on `book_reset` drop the book and wait for the next `book_snapshot`.
@@ -86,17 +86,17 @@ export const FeedInfoSchema = z.object({
   venue_symbol: z.string(),
   /**
    * Venue feeds: `book`, `trades`, `ticker`; aggregated feeds: `book` / `summary` (venue `consolidated`), `arbitrage`,
-   * `health`; Pyth oracle feeds: `price` (venue `pyth`).
+   * `health`; oracle feeds: `price` (venue = the oracle source id).
    */
   channel: z.enum(['book', 'trades', 'ticker', 'summary', 'arbitrage', 'health', 'price']),
   /** True for aggregated feeds (not one venue's stream): `consolidated:{symbol}:book|summary`, `arbitrage`, `health`. */
   derived: z.boolean().optional(),
   /** Oracle feeds: the source's own symbol (e.g. `Crypto.BTC/USD`); `symbol` is then the canonical `BTC/USD`. */
   source_symbol: z.string().optional(),
-  // Pyth feeds (channel `price`) also carry `{id, symbol, price, conf, expo, status}`: `symbol` is Pyth's
-  // (`Crypto.BTC/USD`), `price` / `conf` the latest values scaled by 10^expo (quote currency; null before the first
-  // update), `status` `trading` | `stale` | `unknown` (no update yet), and the unscaled integer strings.
-  /** Pyth feed id (`0x` + 64 hex), equal to `feed_id`. */
+  // Oracle feeds (channel `price`) also carry `{id, symbol, price, conf, expo, status}`: `source_symbol` is the
+  // oracle's (`Crypto.BTC/USD`), `price` / `conf` the latest values scaled by 10^expo (quote currency; null before the
+  // first update), `status` `trading` | `stale` | `unknown` (no update yet), and the unscaled integer strings.
+  /** Oracle feed id (e.g. `0x` + 64 hex), equal to `feed_id`. */
   id: z.string().optional(),
   price: z.number().nullable().optional(),
   conf: z.number().nullable().optional(),
@@ -104,11 +104,11 @@ export const FeedInfoSchema = z.object({
   status: z.enum(['trading', 'stale', 'unknown']).optional(),
   price_raw: z.string().nullable().optional(),
   conf_raw: z.string().nullable().optional(),
-  /** Pyth asset type (`crypto`, `fx`, `equity`, `metal`, `rates`, ...), lower case. */
+  /** The oracle's asset type (`crypto`, `fx`, `equity`, `metal`, `rates`, ...), lower case. */
   asset_type: z.string().optional(),
 });
 /**
- * One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel, derived?}`; Pyth feeds add
+ * One feed the gateway serves: `{feed_id, venue, symbol, venue_symbol, channel, derived?}`; oracle feeds add
  * `{id, price, conf, expo, status, price_raw, conf_raw, asset_type}`.
  */
 export type FeedInfo = z.infer<typeof FeedInfoSchema>;
@@ -121,7 +121,7 @@ export const SubscribeSchema = z.object({ type: z.literal('subscribe'), feed_id:
 export const UnsubscribeSchema = z.object({ type: z.literal('unsubscribe'), feed_id: FeedIdSchema });
 /**
  * `{"type":"get_available_feeds"}`: list the feeds (answered with `available_feeds`). With `query` (case-insensitive
- * substring of a feed id or symbol, e.g. `"btc"`), only matching feeds are listed, and Pyth's whole catalog is
+ * substring of a feed id or symbol, e.g. `"btc"`), only matching feeds are listed, and each oracle's whole catalog is
  * searched (not only the feeds streamed now): a client finds `Crypto.BTC/USD` and subscribes to its id.
  */
 export const GetAvailableFeedsSchema = z.object({ type: z.literal('get_available_feeds'), query: z.string().min(1).max(64).optional() });
@@ -298,21 +298,22 @@ export const TickerMessageSchema = z.object({
   recv_ts: z.number(),
 });
 
-// ───────────────────────────── oracle prices (Pyth) ─────────────────────────────
+// ───────────────────────────── oracle prices ─────────────────────────────
 
-/** Status of an oracle price: `trading`, or `stale` once its `publish_time` stopped advancing (`pyth.stale_after_ms`). */
+/** Status of an oracle price: `trading`, or `stale` once its `publish_time` stopped advancing (the source's `stale_after_ms`). */
 export const OracleStatusSchema = z.enum(['trading', 'stale']);
 
 /**
- * A Pyth price (`{"type":"subscribe","feed_id":"0x<64 hex>"}`), sent on every new price and when the status changes;
+ * An oracle price (`{"type":"subscribe","feed_id":"0x<64 hex>"}`), sent on every new price and when the status changes;
  * the latest one right after `subscription_confirmed`.
  *
  * `data`: `feed_id`; `price` and `confidence` = the integers scaled by 10^`exponent` (numbers, quote currency;
- * `confidence` is Pyth's ± interval, roughly one standard error); `exponent` = Pyth's `expo`; `status`;
- * `timestamp` = `publish_time` as ISO-8601 (UTC); `source` = `pyth`; the unscaled integer strings `price_raw` /
- * `conf_raw` (no precision lost); `publish_time` (Unix **seconds**, as Pyth sends it); `symbol` (Pyth's, e.g.
- * `Crypto.BTC/USD`, null while the catalog is not loaded); `ema_price` / `ema_price_raw` (Pyth's ~1 h EMA, same
- * exponent); `recv_ts` (gateway receive time, ms). Field meanings: https://docs.pyth.network/price-feeds/best-practices
+ * `confidence` is the oracle's ± interval, roughly one standard error); `exponent` = the oracle's `expo`; `status`;
+ * `timestamp` = `publish_time` as ISO-8601 (UTC); `source` = the oracle source id (`pyth`); the unscaled integer
+ * strings `price_raw` / `conf_raw` (no precision lost); `publish_time` (Unix **seconds**, as the oracle sends it);
+ * `symbol` (the oracle's, e.g. `Crypto.BTC/USD`, null while the catalog is not loaded); `ema_price` /
+ * `ema_price_raw` (the oracle's ~1 h EMA, same exponent); `recv_ts` (gateway receive time, ms). Field meanings
+ * (Pyth): https://docs.pyth.network/price-feeds/best-practices
  */
 export const PriceUpdateMessageSchema = z.object({
   type: z.literal('price_update'),
@@ -337,7 +338,7 @@ export const PriceUpdateMessageSchema = z.object({
 export type PriceUpdateMessage = z.infer<typeof PriceUpdateMessageSchema>;
 
 /**
- * The oracle next to a consolidated book / summary (instruments Pyth also prices, e.g. Pyth `Crypto.BTC/USD` ↔
+ * The oracle next to a consolidated book / summary (instruments an oracle also prices, e.g. `Crypto.BTC/USD` ↔
  * `BTC/USD`, or `BTC/USDT` under a `USDT = USD` quote group): `price` / `confidence` in quote currency,
  * `deviationBps` = (consolidated mid − oracle price) / oracle price × 10 000 (null without a mid), `publishTime`
  * the oracle's publish time in **ms** since the epoch.

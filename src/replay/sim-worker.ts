@@ -4,7 +4,7 @@
  * bases} then `ended`; parent → child `close`. The child exits when the parent goes away.
  */
 import { createLogger } from '../obs/log.ts';
-import { oracleSseHooks } from '../oracle/index.ts';
+import { oracleSseHooks } from '../oracles/index.ts';
 import { getConnector } from '../venues/index.ts';
 import { loadRecording } from './recording.ts';
 import { startSimulator, type SimulatorSpeed } from './simulator.ts';

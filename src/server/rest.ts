@@ -5,7 +5,7 @@
  * - `GET /health` → `{status: 'ok'|'degraded'|'down', venues: VenueHealth[]}`; HTTP 200 when at least one
  *   venue is connected, else 503. `ok` = every venue connected, `degraded` = some, `down` = none.
  * - `GET /status` → {@link GatewayStatus}.
- * - `GET /feeds?query=` → `{feeds: FeedInfo[]}` (Pyth feeds included; `query` filters and searches Pyth's catalog).
+ * - `GET /feeds?query=` → `{feeds: FeedInfo[]}` (oracle feeds included; `query` filters and searches each oracle's catalog).
  * - `GET /v1/books/:venue/<symbol>?depth=N` → {@link BookResponse}. `<symbol>` is the canonical symbol, raw
  *   (`BTC/USDT:USDT`) or URL-encoded (`BTC%2FUSDT%3AUSDT`). `depth` levels per side, default 50, 1..5000.
  *   400 on an invalid depth, 404 on an unknown venue or symbol.

@@ -25,6 +25,9 @@ export const VENUES: Record<string, Connector> = {
   'crypto-com': cryptoComConnector,
 };
 
+/** Venues `start` runs when the configuration names none (no `venues` and no `exchanges` section). */
+export const DEFAULT_VENUES: readonly string[] = ['bybit', 'binance'];
+
 /**
  * The connector of venue `id` (lower-case venue id, e.g. `bybit`), or `undefined` when no venue has that id
  * (callers such as the simulator host recordings of venues without a connector and decide themselves).

@@ -168,9 +168,8 @@ describe('the checker', () => {
       text: "import { crc } from '../kraken/checksum.ts';\nimport { parseJsonObject } from '../decode-util.ts';\nimport { x } from './wire.ts';",
     };
     expect(rules(checkImports(venue))).toEqual(['plugin-isolation src/venues/okx/decode.ts:1 ../kraken/checksum.ts']);
-    // The current folder name `oracle/` is the same family as the target `oracles/`.
-    expect(rules(checkImports({ path: 'src/oracle/pyth/decode.ts', text: "import '../../quotes/chain.ts';" }))).toEqual([
-      'plugin-isolation src/oracle/pyth/decode.ts:1 ../../quotes/chain.ts',
+    expect(rules(checkImports({ path: 'src/oracles/pyth/decode.ts', text: "import '../../quotes/chain.ts';" }))).toEqual([
+      'plugin-isolation src/oracles/pyth/decode.ts:1 ../../quotes/chain.ts',
     ]);
   });
 
@@ -208,7 +207,7 @@ describe('the checker', () => {
       'source-name src/pipeline/sync.ts:5 }.okx.com/ws`',
     ]);
     expect(vs[0]!.detail).toBe('string names bybit');
-    for (const p of ['src/venues/bybit/decode.ts', 'src/venues/index.ts', 'src/oracles/pyth/wire.ts', 'src/oracle/index.ts', 'src/quotes/index.ts']) {
+    for (const p of ['src/venues/bybit/decode.ts', 'src/venues/index.ts', 'src/oracles/pyth/wire.ts', 'src/oracles/index.ts', 'src/quotes/index.ts']) {
       expect(isSharedCode(p), p).toBe(false);
       expect(checkSourceNames({ path: p, text: "export const x = 'bybit';" })).toEqual([]);
     }
@@ -225,9 +224,9 @@ describe('the checker', () => {
   });
 
   it('a shared file importing a plug-in by path names it', () => {
-    expect(rules(checkSourceNames({ path: 'src/main.ts', text: "import { PythSource } from './oracle/pyth/source.ts';" }))).toEqual([
+    expect(rules(checkSourceNames({ path: 'src/main.ts', text: "import { PythSource } from './oracles/pyth/source.ts';" }))).toEqual([
       'source-name src/main.ts:1 PythSource',
-      "source-name src/main.ts:1 './oracle/pyth/source.ts'",
+      "source-name src/main.ts:1 './oracles/pyth/source.ts'",
     ]);
   });
 

@@ -51,17 +51,14 @@ export interface Violation {
 export const LAYERS: readonly (readonly string[])[] = [
   ['core', 'protocol', 'obs'],
   ['transport'],
-  ['venues', 'oracles', 'oracle', 'quotes'],
+  ['venues', 'oracles', 'quotes'],
   ['pipeline', 'bus'],
   ['sinks', 'store', 'server', 'replay'],
   ['roles', 'main.ts', 'cli', 'cli.ts', 'config', 'lib', 'aggregator.ts'],
 ];
 
-/**
- * Plug-in families of layer 2: their plug-in folders and registry. `oracle` is the folder's current name
- * (target: `oracles`); both are the same family.
- */
-const FAMILIES: Readonly<Record<string, string>> = { venues: 'venues', oracles: 'oracles', oracle: 'oracles', quotes: 'quotes' };
+/** Plug-in families of layer 2: their plug-in folders and registry. */
+const FAMILIES: Readonly<Record<string, string>> = { venues: 'venues', oracles: 'oracles', quotes: 'quotes' };
 
 /** The area of a path under `src/`: its top-level folder, or the file name for files directly in `src/`. */
 export function areaOf(file: string): string | undefined {
@@ -92,7 +89,7 @@ export function pluginFolderOf(file: string): string | undefined {
   return fam === undefined ? undefined : `${fam}/${parts[2]}`;
 }
 
-/** `src/venues/index.ts`, `src/oracles/index.ts`, `src/quotes/index.ts` (and the current `src/oracle/index.ts`). */
+/** `src/venues/index.ts`, `src/oracles/index.ts`, `src/quotes/index.ts`. */
 export function isRegistry(file: string): boolean {
   const parts = file.split('/');
   return parts.length === 3 && parts[0] === 'src' && FAMILIES[parts[1]!] !== undefined && /^index\.[cm]?[jt]s$/.test(parts[2]!);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { HermesClient } from '@pythnetwork/hermes-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { pythSseReplayHooks } from '../../src/oracle/pyth/decode.ts';
+import { pythSseReplayHooks } from '../../src/oracles/pyth/decode.ts';
 import { PriceUpdateMessageSchema, type PriceUpdateMessage } from '../../src/protocol/messages.ts';
 import { loadRecording } from '../../src/replay/recording.ts';
 import { startSimulator, type Simulator } from '../../src/replay/simulator.ts';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TributaryError } from '../../src/core/errors.ts';
-import { pythSseReplayHooks } from '../../src/oracle/pyth/decode.ts';
+import { pythSseReplayHooks } from '../../src/oracles/pyth/decode.ts';
 import { loadRecording } from '../../src/replay/recording.ts';
 import { startSimulator, type Simulator } from '../../src/replay/simulator.ts';
 import { SseParser, SseStream, parseRetryAfter, type SseEvent } from '../../src/transport/sse.ts';

@@ -17,6 +17,14 @@ describe('bybit order-book scanner', () => {
     expect(scanBookFrame(doc)).toEqual(reference(doc));
   });
 
+  it('falls back (never hangs) on a frame cut off inside or right after a number', () => {
+    const cut = doc.slice(0, doc.lastIndexOf('"cts":') + '"cts":'.length);
+    for (const t of [`${cut}1`, cut, '{"ts":1', '{"ts":']) {
+      expect(scanBookFrame(t)).toBeUndefined();
+      expect(() => JSON.parse(t)).toThrow();
+    }
+  });
+
   it('accepts keys in any order, empty sides and unknown scalar keys', () => {
     const t = '{"ts":1,"type":"snapshot","extra":true,"topic":"orderbook.1.X","data":{"u":5,"a":[],"b":[["1","2"]],"s":"X","seq":-3,"x":null},"cts":2.5}';
     expect(scanBookFrame(t)).toEqual(reference(t));

@@ -1,7 +1,7 @@
 /** Pyth configuration: defaults, `--pyth-sse-url` / `--pyth-feeds` / `--no-pyth` and their env variables, validation. */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
-import { hermesBaseOf, streamUrl } from '../../src/oracle/pyth/source.ts';
+import { hermesBaseOf, streamUrl } from '../../src/oracles/pyth/wire.ts';
 
 describe('pyth config', () => {
   it('defaults to the public Hermes stream and BTC/USD, ETH/USD, SOL/USD by id; enabled left to the command', () => {

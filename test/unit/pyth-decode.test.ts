@@ -14,8 +14,8 @@ import {
   priceUpdateMessage,
   scaleDecimal,
   scaleToNumber,
-} from '../../src/oracle/pyth/decode.ts';
-import { PYTH_SOURCE, parsePythFeedId } from '../../src/oracle/pyth/ids.ts';
+} from '../../src/oracles/pyth/decode.ts';
+import { PYTH_SOURCE, parsePythFeedId } from '../../src/oracles/pyth/ids.ts';
 import { PriceUpdateMessageSchema, type PriceUpdateMessage } from '../../src/protocol/messages.ts';
 import { priceUpdate } from '../../src/server/encode.ts';
 

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { configFromObject } from '../../src/config/index.ts';
 import { Gateway } from '../../src/main.ts';
 import { createLogger } from '../../src/obs/log.ts';
-import { pythSseReplayHooks } from '../../src/oracle/pyth/decode.ts';
+import { pythSseReplayHooks } from '../../src/oracles/pyth/decode.ts';
 import { PriceUpdateMessageSchema } from '../../src/protocol/messages.ts';
 import { priceUpdate } from '../../src/server/encode.ts';
 import { loadRecording } from '../../src/replay/recording.ts';

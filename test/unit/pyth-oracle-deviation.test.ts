@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canonicalSymbol, instrumentKey, type Instrument } from '../../src/core/instruments.ts';
 import type { OraclePrice } from '../../src/core/events.ts';
-import { decodeParsedEntry } from '../../src/oracle/pyth/decode.ts';
+import { decodeParsedEntry } from '../../src/oracles/pyth/decode.ts';
 import { Bus } from '../../src/bus/bus.ts';
 import { Consolidator, type Summary } from '../../src/pipeline/consolidate.ts';
 import { ConsolidatedBookSchema } from '../../src/protocol/messages.ts';

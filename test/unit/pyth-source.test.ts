@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PythSource } from '../../src/oracle/pyth/source.ts';
+import { PythSource } from '../../src/oracles/pyth/source.ts';
 import { Bus } from '../../src/bus/bus.ts';
 import type { OraclePriceMsg } from '../../src/core/events.ts';
 import { createHttp } from '../../src/transport/http.ts';

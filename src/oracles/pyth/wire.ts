@@ -18,6 +18,26 @@ export const HERMES_FEEDS_PATH = '/v2/price_feeds';
 /** Default SSE URL (`--pyth-sse-url` overrides it). */
 export const DEFAULT_PYTH_SSE_URL = `${DEFAULT_HERMES_BASE}${HERMES_STREAM_PATH}`;
 
+/** REST base of a Hermes stream URL: the URL without `/v2/updates/price/stream` (and without its query). */
+export function hermesBaseOf(sseUrl: string): string {
+  const u = new URL(sseUrl);
+  const path = u.pathname.endsWith(HERMES_STREAM_PATH) ? u.pathname.slice(0, -HERMES_STREAM_PATH.length) : '';
+  return `${u.origin}${path}`;
+}
+
+/**
+ * The stream URL for `ids`: `sseUrl` plus `ids[]` (64 hex, no `0x`) for each, `parsed=true`, `encoding=hex`,
+ * `ignore_invalid_price_ids=true`.
+ */
+export function streamUrl(sseUrl: string, ids: Iterable<string>): string {
+  const u = new URL(sseUrl);
+  for (const id of ids) u.searchParams.append('ids[]', id.startsWith('0x') ? id.slice(2) : id);
+  u.searchParams.set('parsed', 'true');
+  u.searchParams.set('encoding', 'hex');
+  u.searchParams.set('ignore_invalid_price_ids', 'true');
+  return u.toString();
+}
+
 /** Wormhole chain id of Pythnet, the `emitter_chain` of Hermes WS `metadata`. */
 export const PYTHNET_CHAIN_ID = 26;
 

@@ -1,17 +1,26 @@
 /**
  * Pyth as a source plug-in (`core/plugin.ts`): its feeds in the gateway's catalog (ids `0x` + 64 hex, `symbol` as the
  * canonical `BTC/USD` with Pyth's own `Crypto.BTC/USD` kept as `source_symbol`), its prices on the bus (`oracle_price`),
- * its health, metrics and, as a server plug-in, the Hermes-compatible API (REST, SSE and WebSocket).
+ * its health, metrics and, as a server plug-in, the Hermes-compatible API (REST and SSE in `hermes/routes.ts`,
+ * WebSocket in `hermes/ws.ts`). {@link pythPlugin} is what the registry (`../index.ts`) lists: config section, env
+ * rows and flags, recording hooks, and the factory.
  */
+import type { FastifyInstance } from 'fastify';
 import { TributaryError } from '../../core/errors.ts';
 import type { DomainEvent } from '../../core/events.ts';
 import type { PluginServerContext, PluginWsHandler, RouteRegistrar, SourcePlugin } from '../../core/plugin.ts';
-import { hermesWsHandler, registerHermesRoutes, type HermesApi } from '../../server/hermes.ts';
 import type { Metrics } from '../../obs/metrics.ts';
 import type { FeedInfo } from '../../protocol/messages.ts';
+import { createHttp } from '../../transport/http.ts';
+import type { SourcePluginDescriptor } from '../descriptor.ts';
+import { PYTH_ENV_VARS, pythConfigSchema, pythFlagHelp } from './config.ts';
+import type { HermesApi } from './hermes/api.ts';
+import { registerHermesRoutes } from './hermes/routes.ts';
+import { hermesWsHandler } from './hermes/ws.ts';
 import { PYTH_SOURCE, parsePythFeedId } from './ids.ts';
-import type { PythSource } from './source.ts';
-import type { PythFeedMeta } from './decode.ts';
+import { PythSource } from './source.ts';
+import { pythSseReplayHooks, requestedIds, type PythFeedMeta } from './decode.ts';
+import { HERMES_STREAM_PATH } from './wire.ts';
 
 /** Options of {@link PythPlugin}. */
 export interface PythPluginOptions {
@@ -130,7 +139,8 @@ export class PythPlugin implements SourcePlugin {
 
   registerRoutes(app: RouteRegistrar, ctx: PluginServerContext): void {
     if (!this.o.metrics) return;
-    registerHermesRoutes(app as never, { hermes: this.hermes(), bus: ctx.bus, metrics: this.o.metrics, log: ctx.log as never, keepAliveMs: this.o.keepAliveMs });
+    // The REST server is fastify (`RouteRegistrar` is the part of it every plug-in needs; streams need the rest).
+    registerHermesRoutes(app as unknown as FastifyInstance, { hermes: this.hermes(), bus: ctx.bus, metrics: this.o.metrics, log: ctx.log as never, keepAliveMs: this.o.keepAliveMs });
   }
 
   wsHandler(ctx: PluginServerContext): PluginWsHandler {
@@ -157,3 +167,49 @@ export class PythPlugin implements SourcePlugin {
     m.oracleStaleFeeds.labels({ source }).set(p.staleFeeds);
   }
 }
+
+/** Endpoint overrides of the Pyth source (the simulator, the recorder). */
+interface PythOverride {
+  readonly sseUrl?: string;
+  readonly restBase?: string;
+  readonly feeds?: readonly string[];
+}
+
+/** Pyth's entry in the source registry. */
+export const pythPlugin: SourcePluginDescriptor<typeof PYTH_SOURCE, typeof pythConfigSchema> = {
+  name: PYTH_SOURCE,
+  configSchema: pythConfigSchema,
+  envVars: PYTH_ENV_VARS,
+  flagHelp: pythFlagHelp,
+  recording: {
+    sseHooks: pythSseReplayHooks,
+    feedsOf: requestedIds,
+    replayOverride: (base, feeds) => ({ sseUrl: `${base}${HERMES_STREAM_PATH}`, restBase: base, ...(feeds.length > 0 ? { feeds: [...feeds] } : {}) }),
+    record: (pc) => ({ override: { sseUrl: pc.sse_url, restBase: pc.rest_base, feeds: pc.feeds }, headers: pc.headers, meta: { feeds: pc.feeds } }),
+    demo: ['test/fixtures/pyth/hermes.jsonl'],
+  },
+  create(ctx) {
+    const pc = ctx.config;
+    const po = ctx.override as PythOverride | undefined;
+    const source = new PythSource({
+      sseUrl: po?.sseUrl ?? pc.sse_url,
+      restBase: po ? po.restBase : pc.rest_base,
+      feeds: po?.feeds ?? pc.feeds,
+      http: ctx.http ?? createHttp({ timeoutMs: ctx.transport.httpTimeoutMs, headers: pc.headers }),
+      bus: ctx.bus,
+      log: ctx.log.child({ source: PYTH_SOURCE }) as never,
+      staleAfterMs: pc.stale_after_ms,
+      idleTimeoutMs: pc.idle_timeout_ms,
+      rolloverMs: pc.rollover_ms,
+      catalogRefreshMs: pc.catalog_refresh_ms,
+      rateLimitDelayMs: pc.rate_limit_delay_ms,
+      connectTimeoutMs: ctx.transport.connectTimeoutMs,
+      backoff: { baseMs: ctx.transport.backoffBaseMs, capMs: ctx.transport.backoffCapMs },
+      keepBinary: pc.keep_binary,
+      headers: pc.headers,
+      maxFeeds: pc.max_feeds,
+      onEvent: ctx.taps?.onSse,
+    });
+    return new PythPlugin({ source, metrics: ctx.metrics, keepAliveMs: pc.serve_keepalive_ms });
+  },
+};

@@ -21,9 +21,12 @@ import { TributaryError, errorMessage, type ErrorCode } from '../../core/errors.
 import type { EventPublisher, OracleBinary, OraclePrice } from '../../core/events.ts';
 import { PYTH_SOURCE } from './ids.ts';
 import { SseStream, redactUrl, type SseEvent } from '../../transport/sse.ts';
-import type { Http } from '../../venues/connector.ts';
+import type { Http } from '../../core/transport-types.ts';
 import { decodeCatalog, decodePriceEvent, feedMetaOf, matchesCatalogFilter, parsePythFeedId, toHermesMetadata, type PythFeedMeta } from './decode.ts';
-import { DEFAULT_PYTH_FEEDS, HERMES_FEEDS_PATH, HERMES_STREAM_PATH, type HermesPriceFeedMetadata } from './wire.ts';
+import { DEFAULT_PYTH_FEEDS, HERMES_FEEDS_PATH, hermesBaseOf, streamUrl, type HermesPriceFeedMetadata } from './wire.ts';
+import type { OracleHealth, PythCounters, PythFeedState } from './state.ts';
+
+export type { OracleHealth, PythCounters, PythFeedState } from './state.ts';
 
 /** Minimal logger (pino fits). */
 export interface PythLogger {
@@ -71,32 +74,6 @@ export interface PythSourceOptions {
   readonly random?: () => number;
 }
 
-/** Latest state of one streamed feed. */
-export interface PythFeedState {
-  readonly id: string;
-  /** Latest accepted price (undefined before the first). */
-  readonly last: OraclePrice | undefined;
-  /** The binary payload of the event that carried `last`. */
-  readonly binary: OracleBinary | null;
-  readonly status: 'trading' | 'stale' | 'unknown';
-}
-
-/** Health of the source (REST `/health` and `/status`). Times in ms since the epoch. */
-export interface OracleHealth {
-  source: string;
-  connected: boolean;
-  state: string;
-  /** Stream URL without its query. */
-  url: string;
-  reconnects: number;
-  rollovers: number;
-  lastEventAt: number | null;
-  feeds: number;
-  staleFeeds: number;
-  catalog: { feeds: number; loadedAt: number | null };
-  lastError?: { code: string; message: string; at: number };
-}
-
 interface FeedSlot {
   readonly id: string;
   last: OraclePrice | undefined;
@@ -106,39 +83,7 @@ interface FeedSlot {
   stale: boolean;
 }
 
-/** Plain counters, copied into metrics off the hot path. */
-export interface PythCounters {
-  /** SSE events received (any type). */
-  events: number;
-  /** Prices accepted. */
-  updates: number;
-  /** Dropped input by reason: `malformed_event`, `malformed_entry`, `duplicate`, `out_of_order`, `unsubscribed`, `unknown_event`. */
-  dropped: Record<string, number>;
-  /** Errors by catalog code (transport, catalog, `STREAM_ERROR_EVENT`). */
-  errors: Partial<Record<ErrorCode, number>>;
-}
-
 const DEFAULT_META = new Map(DEFAULT_PYTH_FEEDS.map((f) => [f.id, feedMetaOf({ id: f.id, attributes: f.attributes })!]));
-
-/** REST base of a Hermes stream URL: the URL without `/v2/updates/price/stream` (and without its query). */
-export function hermesBaseOf(sseUrl: string): string {
-  const u = new URL(sseUrl);
-  const path = u.pathname.endsWith(HERMES_STREAM_PATH) ? u.pathname.slice(0, -HERMES_STREAM_PATH.length) : '';
-  return `${u.origin}${path}`;
-}
-
-/**
- * The stream URL for `ids`: `sseUrl` plus `ids[]` (64 hex, no `0x`) for each, `parsed=true`, `encoding=hex`,
- * `ignore_invalid_price_ids=true`.
- */
-export function streamUrl(sseUrl: string, ids: Iterable<string>): string {
-  const u = new URL(sseUrl);
-  for (const id of ids) u.searchParams.append('ids[]', id.startsWith('0x') ? id.slice(2) : id);
-  u.searchParams.set('parsed', 'true');
-  u.searchParams.set('encoding', 'hex');
-  u.searchParams.set('ignore_invalid_price_ids', 'true');
-  return u.toString();
-}
 
 /** See the module doc. */
 export class PythSource {

@@ -17,131 +17,20 @@
  * feeds than asked (on-chain verification accepts that); `binary=false` (or `pyth.keep_binary=false`) sends
  * `"data":[]`.
  *
- * WebSocket (on the client WS server; a message is Hermes' when it has an `ids` field):
- * `{"type":"subscribe","ids":[…],"verbose"?,"binary"?,"ignore_invalid_price_ids"?}` and
- * `{"type":"unsubscribe","ids":[…]}` → `{"type":"response","status":"success"}` (or `"status":"error","error":…`);
- * then `{"type":"price_update","price_feed":{id, price, ema_price, metadata? (verbose)}}` per new price.
- * `binary` is accepted but `vaa` is never sent: the gateway has the accumulator update, not per-feed VAAs.
+ * WebSocket (on the client WS server): see `ws.ts`. Both are registered by the Pyth plug-in (`../plugin.ts`) through
+ * the server plug-in interface of `core/plugin.ts`.
  *
  * Ids are 64 hex digits with or without `0x` in requests and without `0x` in responses, as Hermes.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Metrics } from '../obs/metrics.ts';
-import type { EventSubscriber, PluginServerContext, PluginWsHandler, PluginWsSession } from '../core/plugin.ts';
-import type { OraclePriceMsg as OracleBatch, OracleBinary, OraclePrice } from '../core/events.ts';
-import { parsePythFeedId } from '../oracle/pyth/ids.ts';
-import { HERMES_ASSET_TYPES, PYTHNET_CHAIN_ID, type HermesParsedPriceUpdate, type HermesPriceFeedMetadata, type HermesRpcPrice } from '../oracle/pyth/wire.ts';
-
-/** What the Hermes-compatible API needs from the gateway. */
-export interface HermesApi {
-  /** Catalog entries in Hermes' shape, filtered as Hermes does. */
-  priceFeeds(query?: string, assetType?: string): HermesPriceFeedMetadata[];
-  /** True when a canonical feed id (`0x…`) is streamed or listed in the catalog. */
-  known(id: string): boolean;
-  /** Latest price of a streamed feed and the binary payload of the event that carried it. */
-  latest(id: string): { price: OraclePrice; binary: OracleBinary | null } | undefined;
-  /** First / last interest in a feed (streams it upstream when needed). May throw. */
-  acquire(id: string): void;
-  release(id: string): void;
-}
-
-// ───────── shapes ─────────
-
-const bare = (id: string): string => (id.startsWith('0x') ? id.slice(2) : id);
-
-function rpcPrice(price: string, conf: string, expo: number, publishTime: number): HermesRpcPrice {
-  return { price, conf, expo, publish_time: publishTime };
-}
-
-/** One price as a Hermes v2 `parsed[]` entry. */
-export function toHermesParsed(p: OraclePrice): HermesParsedPriceUpdate {
-  return {
-    id: bare(p.id),
-    price: rpcPrice(p.price, p.conf, p.expo, p.publishTime),
-    ema_price: rpcPrice(p.emaPrice, p.emaConf, p.emaExpo, p.emaPublishTime),
-    metadata: { slot: p.slot, proof_available_time: p.proofAvailableTime, prev_publish_time: p.prevPublishTime },
-  };
-}
-
-/** One price as a Hermes WS `price_update` (serialized). `verbose` adds `metadata`. */
-export function hermesWsPriceUpdate(p: OraclePrice, verbose: boolean): string {
-  const feed: Record<string, unknown> = {
-    id: bare(p.id),
-    price: rpcPrice(p.price, p.conf, p.expo, p.publishTime),
-    ema_price: rpcPrice(p.emaPrice, p.emaConf, p.emaExpo, p.emaPublishTime),
-  };
-  if (verbose) {
-    feed.metadata = { slot: p.slot, emitter_chain: PYTHNET_CHAIN_ID, price_service_receive_time: p.proofAvailableTime, prev_publish_time: p.prevPublishTime };
-  }
-  return JSON.stringify({ type: 'price_update', price_feed: feed });
-}
-
-/** A Hermes WS response (serialized). */
-export function hermesWsResponse(error?: string): string {
-  return JSON.stringify(error === undefined ? { type: 'response', status: 'success' } : { type: 'response', status: 'error', error });
-}
-
-const reencoded = new WeakMap<OracleBinary, string[]>();
-
-/** The blobs of `b` in `encoding` (converted once and cached when it differs). */
-export function encodeBinary(b: OracleBinary, encoding: 'hex' | 'base64'): readonly string[] {
-  if (b.encoding === encoding) return b.data;
-  let out = reencoded.get(b);
-  if (!out) {
-    out = b.data.map((d) => Buffer.from(d, b.encoding).toString(encoding));
-    reencoded.set(b, out);
-  }
-  return out;
-}
-
-// ───────── WebSocket messages ─────────
-
-/** A parsed Hermes WS client message (ids canonical; unreadable ids in `invalid`). */
-export interface HermesWsRequest {
-  readonly type: 'subscribe' | 'unsubscribe';
-  readonly ids: readonly string[];
-  readonly invalid: readonly string[];
-  readonly verbose: boolean;
-  readonly binary: boolean;
-  readonly ignoreInvalid: boolean;
-}
-
-/**
- * Recognizes a Hermes WS message: a JSON object with an own `ids` field. Returns undefined for anything else (the
- * client protocol handles it), `{ok:false}` for a Hermes message it cannot accept. Never throws.
- */
-export function parseHermesWsMessage(text: string): { ok: true; message: HermesWsRequest } | { ok: false; error: string } | undefined {
-  if (!text.includes('"ids"')) return undefined;
-  let o: unknown;
-  try {
-    o = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o) || !Object.hasOwn(o, 'ids')) return undefined;
-  const m = o as Record<string, unknown>;
-  if (m.type !== 'subscribe' && m.type !== 'unsubscribe') return { ok: false, error: `unknown variant ${JSON.stringify(m.type)}, expected "subscribe" or "unsubscribe"` };
-  if (!Array.isArray(m.ids) || m.ids.length > 1000) return { ok: false, error: '"ids" must be an array of price feed ids' };
-  const ids: string[] = [];
-  const invalid: string[] = [];
-  for (const raw of m.ids) {
-    const id = typeof raw === 'string' ? parsePythFeedId(raw) : null;
-    if (id) {
-      if (!ids.includes(id)) ids.push(id);
-    } else {
-      invalid.push(typeof raw === 'string' ? raw.slice(0, 80) : JSON.stringify(raw)?.slice(0, 80) ?? String(raw));
-    }
-  }
-  for (const k of ['verbose', 'binary', 'allow_out_of_order', 'ignore_invalid_price_ids']) {
-    if (m[k] !== undefined && typeof m[k] !== 'boolean') return { ok: false, error: `"${k}" must be a boolean` };
-  }
-  return {
-    ok: true,
-    message: { type: m.type, ids, invalid, verbose: m.verbose === true, binary: m.binary === true, ignoreInvalid: m.ignore_invalid_price_ids === true },
-  };
-}
+import type { Metrics } from '../../../obs/metrics.ts';
+import type { EventSubscriber } from '../../../core/plugin.ts';
+import type { OraclePriceMsg as OracleBatch, OracleBinary, OraclePrice } from '../../../core/events.ts';
+import { PYTH_SOURCE, parsePythFeedId } from '../ids.ts';
+import { HERMES_ASSET_TYPES } from '../wire.ts';
+import { bare, encodeBinary, toHermesParsed, type HermesApi } from './api.ts';
 
 // ───────── REST + SSE ─────────
 
@@ -225,7 +114,7 @@ export function registerHermesRoutes(app: FastifyInstance, opts: HermesRoutesOpt
   const keepAliveMs = opts.keepAliveMs ?? 15_000;
   const maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
   const streams = new Set<ServerResponse>();
-  const sseGauge = metrics.hermesClients.labels({ kind: 'sse' });
+  const sseGauge = metrics.sourceApiClients.labels({ source: PYTH_SOURCE, kind: 'sse' });
 
   app.addHook('preClose', (done) => {
     for (const res of [...streams]) res.end();
@@ -336,103 +225,4 @@ export function registerHermesRoutes(app: FastifyInstance, opts: HermesRoutesOpt
     res.on('error', cleanup);
     return reply;
   });
-}
-
-/**
- * Hermes' WebSocket protocol on the gateway's WS server (a message is Hermes' when it is a JSON object with an `ids`
- * field): `subscribe` / `unsubscribe` answered with `response`, then `price_update` per new price of a subscribed
- * feed (`verbose` adds `metadata`), conflated per client like other data. Clients of `/ws` get Hermes messages only.
- */
-export function hermesWsHandler(hermes: HermesApi, ctx: PluginServerContext, metrics: Metrics): PluginWsHandler {
-  /** Hermes subscribers per canonical feed id → whether they want `metadata` (verbose). */
-  const subs = new Map<string, Map<PluginWsSession, boolean>>();
-  const perClient = new Map<PluginWsSession, Set<string>>();
-  const gauge = metrics.hermesClients.labels({ kind: 'ws' });
-
-  const leave = (c: PluginWsSession, id: string): void => {
-    const mine = perClient.get(c);
-    if (mine === undefined || !mine.delete(id)) return;
-    if (mine.size === 0) {
-      perClient.delete(c);
-      gauge.set(perClient.size);
-    }
-    const set = subs.get(id);
-    if (set === undefined) return;
-    set.delete(c);
-    if (set.size === 0) {
-      subs.delete(id);
-      try {
-        hermes.release(id);
-      } catch (e) {
-        ctx.log.warn({ feed: id, err: String(e) }, 'release failed');
-      }
-    }
-  };
-
-  const off = ctx.bus.on('oracle_price', (b) => {
-    if (subs.size === 0) return;
-    for (const u of b.updates) {
-      if (u.status === 'stale') continue;
-      const set = subs.get(u.id);
-      if (set === undefined) continue;
-      let plain: string | undefined;
-      let verbose: string | undefined;
-      for (const [c, v] of set) c.sendData(v ? (verbose ??= hermesWsPriceUpdate(u, true)) : (plain ??= hermesWsPriceUpdate(u, false)));
-    }
-  });
-
-  return {
-    path: '/ws',
-    onMessage(c, text) {
-      const parsed = parseHermesWsMessage(text);
-      if (parsed === undefined) return false;
-      if (!parsed.ok) {
-        ctx.badRequest();
-        c.sendControl(hermesWsResponse(parsed.error));
-        return true;
-      }
-      const m = parsed.message;
-      if (m.type === 'unsubscribe') {
-        for (const id of m.ids) leave(c, id);
-        c.sendControl(hermesWsResponse());
-        return true;
-      }
-      const unknown = [...m.invalid, ...m.ids.filter((id) => !hermes.known(id)).map((id) => id.slice(2))];
-      if (unknown.length > 0 && !m.ignoreInvalid) {
-        ctx.badRequest();
-        c.sendControl(hermesWsResponse(`Price feed(s) with id(s) [${unknown.join(', ')}] not found`));
-        return true;
-      }
-      for (const id of m.ids) {
-        if (!hermes.known(id)) continue;
-        let set = subs.get(id);
-        if (set === undefined) {
-          try {
-            hermes.acquire(id);
-          } catch (e) {
-            c.sendControl(hermesWsResponse(`cannot subscribe to ${id.slice(2)}: ${e instanceof Error ? e.message : String(e)}`));
-            return true;
-          }
-          set = new Map();
-          subs.set(id, set);
-        }
-        set.set(c, m.verbose);
-        let mine = perClient.get(c);
-        if (mine === undefined) {
-          mine = new Set();
-          perClient.set(c, mine);
-          gauge.set(perClient.size);
-        }
-        mine.add(id);
-      }
-      c.sendControl(hermesWsResponse());
-      return true;
-    },
-    onClose(c) {
-      for (const id of [...(perClient.get(c) ?? [])]) leave(c, id);
-    },
-    close() {
-      off();
-    },
-  };
 }
