@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SOURCE_ENV_VARS, type CliOverrides } from '../config/index.ts';
 import { TributaryError } from '../core/errors.ts';
+import { parseSinkSpec, type SinkSpec } from '../sinks/index.ts';
 import type { SimulatorSpeed } from '../replay/simulator.ts';
 
 /** The gateway's own flags (`node:util` parseArgs options). */
@@ -25,6 +26,7 @@ const BASE_OPTIONS = {
   'exit-on-end': { type: 'boolean' },
   'dump-books': { type: 'string' },
   'print-summaries': { type: 'boolean' },
+  sink: { type: 'string', multiple: true },
   venue: { type: 'string' },
   out: { type: 'string' },
   duration: { type: 'string' },
@@ -118,4 +120,12 @@ function sourceFlagOverrides(v: Values): Record<string, unknown> {
     else out[row.key] = String(x);
   }
   return out;
+}
+
+/**
+ * `--sink SPEC` (repeatable): the sinks fed by the bus, e.g. `jsonl:DIR`.
+ * @throws TributaryError `CONFIG_INVALID` for a bad spec (see `parseSinkSpec`).
+ */
+export function sinkFlags(v: { sink?: string[] }): SinkSpec[] {
+  return (v.sink ?? []).map((s) => parseSinkSpec(s));
 }

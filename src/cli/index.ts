@@ -6,6 +6,7 @@
  * Exit codes: 0 done; 1 runtime failure (e.g. `record` got nothing); 2 usage or environment problem the user can
  * fix (invalid configuration or recording, unknown flag or command, busy port).
  */
+import { SINK_SPEC_HELP } from '../sinks/index.ts';
 import { configFromObject, enabledVenues, loadConfig, redact, renderEnvHelp, sourceSections, LOG_LEVELS, type Config } from '../config/index.ts';
 import { TributaryError, errorMessage } from '../core/errors.ts';
 import { ORACLE_SOURCES, sourceFlagHelp } from '../oracles/index.ts';
@@ -73,6 +74,8 @@ Replay / simulate options:
                          --symbols matched nothing recorded)
   --dump-books OUT.json  replay: on exit, write every final book as JSON
   --print-summaries      replay: print consolidated summaries and venue health every few seconds
+  --sink SPEC            start, replay: feed normalized events to a sink (repeatable). ${SINK_SPEC_HELP.split('  ')[0]}
+                         (rotating JSON-lines files: one {"topic","event"} object per line)
 
 Record options:
   --venue V              the venue to record, one of: ${[...known, ...ORACLE_SOURCES].join(', ')}

@@ -14,7 +14,7 @@ import { startSimulatorThread, type SimulatorThread } from '../replay/sim-thread
 import { venueIdOf } from '../replay/simulator.ts';
 import type { VenueEndpoints } from '../venues/connector.ts';
 import { VENUES, getConnector } from '../venues/index.ts';
-import { csv, intFlag, parseSpeed, type Values } from './args.ts';
+import { csv, intFlag, parseSpeed, sinkFlags, type Values } from './args.ts';
 import { CliExit, gatewayPorts, onSignals, setup, startListening, waitUntil } from './lifecycle.ts';
 
 /** What `demo` changes about `replay`. */
@@ -139,7 +139,7 @@ export async function replayCommand(files: string[], v: Values, opts: ReplayOpti
   for (const venue of plan.requests.keys()) endpoints.set(venue, { wsBase: s.wsBase(venue), restBase: s.restBase(venue) });
   // Receive times in the recording's time (latency and staleness read as recorded, on every loop).
   const recvTimes = new Map([...plan.requests.keys()].map((venue) => [venue, recordedRecvTimes(recordings.filter((r) => venueIdOf(r.header) === venue))] as const));
-  const gw = new Gateway({ config, log, venues: [...plan.requests.keys()], requests: plan.requests, endpoints, recvTimes, sources: sourceOverrides(plan, s, config) });
+  const gw = new Gateway({ config, log, venues: [...plan.requests.keys()], requests: plan.requests, endpoints, recvTimes, sinks: sinkFlags(v), sources: sourceOverrides(plan, s, config) });
   const stopAll = async () => {
     await gw.stop();
     await s.close();

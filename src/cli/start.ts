@@ -3,7 +3,7 @@
  * enables; `--venues` / `--symbols` narrow them), serving WebSocket and REST until SIGINT / SIGTERM.
  */
 import { Gateway } from '../main.ts';
-import type { Values } from './args.ts';
+import { sinkFlags, type Values } from './args.ts';
 import { gatewayPorts, onSignals, setup, startListening } from './lifecycle.ts';
 
 /**
@@ -13,7 +13,7 @@ import { gatewayPorts, onSignals, setup, startListening } from './lifecycle.ts';
  */
 export async function startCommand(v: Values): Promise<void> {
   const { config, log } = setup(v);
-  const gw = new Gateway({ config, log, sourcesByDefault: true });
+  const gw = new Gateway({ config, log, sourcesByDefault: true, sinks: sinkFlags(v) });
   await startListening(() => gw.start(), gatewayPorts(config), () => gw.stop());
   log.info(
     {
