@@ -2,7 +2,7 @@
  * Library API: embed Tributary's aggregation in your own process, without the WebSocket/REST servers.
  *
  * ```ts
- * import { Aggregator } from 'tributary/src/aggregator.ts';
+import { Aggregator } from 'tributary/src/aggregator.ts';
  * const agg = new Aggregator({ config: { exchanges: { bybit: { trading_pairs: ['BTC/USDT'] }, coinbase: { trading_pairs: ['BTC/USD'] } },
  *                                        aggregation: { quote_groups: [['USDT', 'USD']] } } });
  * await agg.start();
@@ -15,6 +15,7 @@
  * profitBps (net of taker fees), volume, timestamp, ...}`.
  */
 import { configFromObject, loadConfig, type Config } from './config/index.ts';
+import { subscriptionIterable } from './core/async-iter.ts';
 import { Gateway } from './main.ts';
 import { createLogger } from './obs/log.ts';
 import type { ArbitrageOpportunity } from './pipeline/arbitrage.ts';
@@ -33,36 +34,6 @@ export interface AggregatorOptions {
   readonly endpoints?: Readonly<Record<string, VenueEndpoints>>;
   /** Also run the WebSocket and REST servers (default false). */
   readonly serve?: boolean;
-}
-
-/** Buffers listener callbacks into an async iterator (oldest dropped beyond `limit`). */
-function iterate<T>(subscribe: (fn: (v: T) => void) => () => void, limit = 1000): AsyncIterableIterator<T> {
-  const queue: T[] = [];
-  let wake: (() => void) | undefined;
-  let done = false;
-  const off = subscribe((v) => {
-    queue.push(v);
-    if (queue.length > limit) queue.shift();
-    wake?.();
-  });
-  const it: AsyncIterableIterator<T> = {
-    async next(): Promise<IteratorResult<T>> {
-      while (!done && queue.length === 0) await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-      if (queue.length > 0) return { value: queue.shift()!, done: false };
-      return { value: undefined, done: true };
-    },
-    async return(): Promise<IteratorResult<T>> {
-      done = true;
-      off();
-      wake?.();
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return it;
-    },
-  };
-  return it;
 }
 
 /** The aggregator as a library: venues → books → consolidated summaries, arbitrage and venue health. */
@@ -107,7 +78,7 @@ export class Aggregator {
 
   /** Arbitrage opportunities as they appear (or change materially). */
   subscribeArbitrage(): AsyncIterableIterator<ArbitrageOpportunity> {
-    return iterate<ArbitrageOpportunity>((fn) => this.gateway.arbitrage.subscribe(fn));
+    return subscriptionIterable<ArbitrageOpportunity>((fn) => this.gateway.arbitrage.subscribe(fn), { limit: 1000, overflow: 'drop-oldest' });
   }
 
   /** Listener form of {@link subscribeArbitrage}; returns the unsubscribe function. */

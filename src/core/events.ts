@@ -114,13 +114,8 @@ export interface BookRef {
   readonly epoch: number;
 }
 
-/**
- * The whole book after a (re)build: every level we keep, best first, `[price, size]` venue strings (price in quote
- * currency, size in base units). `seq` is the venue sequence after it (null when the venue has none); `ts` venue time
- * and `recvTs` receive time (ms) of the last message applied.
- */
-export interface BookSnapshotMsg extends BookRef {
-  readonly kind: 'book_snapshot';
+/** Levels and position of a book event: `seq` (null when the venue has none), venue `ts` and `recvTs` (ms). */
+export interface BookLevelsMsg extends BookRef {
   readonly seq: number | null;
   readonly ts: number;
   readonly recvTs: number;
@@ -129,17 +124,20 @@ export interface BookSnapshotMsg extends BookRef {
 }
 
 /**
+ * The whole book after a (re)build: every level we keep, best first, `[price, size]` venue strings (price in quote
+ * currency, size in base units). `seq`, `ts`, `recvTs` are those of the last message applied.
+ */
+export interface BookSnapshotMsg extends BookLevelsMsg {
+  readonly kind: 'book_snapshot';
+}
+
+/**
  * Changed levels of one applied venue delta, in application order, absolute sizes, `"0"` deletes. Levels the book
  * dropped because it keeps a fixed depth are included as deletions, so snapshot + deltas always rebuilds the book
- * exactly. `seq`, `ts`, `recvTs` as in {@link BookSnapshotMsg}, after this delta.
+ * exactly. `seq`, `ts`, `recvTs` after this delta.
  */
-export interface BookDeltaMsg extends BookRef {
+export interface BookDeltaMsg extends BookLevelsMsg {
   readonly kind: 'book_delta';
-  readonly seq: number | null;
-  readonly ts: number;
-  readonly recvTs: number;
-  readonly bids: readonly Level[];
-  readonly asks: readonly Level[];
 }
 
 /**

@@ -2,23 +2,12 @@
  * `replay --exit-on-end --symbols`: symbols no recorded session subscribed to end the run with exit code 2 and a
  * message listing what was recorded; recorded symbols play to the end.
  */
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { recordingPath } from '../helpers/recordings.ts';
+import { runCli as run } from '../helpers/cli.ts';
 
-const root = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const bybit = recordingPath('bybit.jsonl.gz');
 
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [join(root, 'bin/tributary.js'), ...args], { cwd: root, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'silent' } });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += String(d)));
-  child.stderr.on('data', (d) => (err += String(d)));
-  return new Promise((r) => child.on('exit', (code) => r({ code, out, err })));
-}
 
 const ARGS = ['--speed', 'max', '--exit-on-end', '--port', '0', '--api-port', '0', '--host', '127.0.0.1', '--api-host', '127.0.0.1'];
 

@@ -3,27 +3,17 @@
  * alone (snapshot replaces, delta sets levels, size 0 deletes, reset drops, a new epoch restarts) equal the books the
  * gateway dumped at the end (`--dump-books`). A bad spec exits 2 with a clear message.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DomainEvent, Level } from '../../src/core/events.ts';
 import { listJsonlFiles, readJsonlFile } from '../../src/sinks/index.ts';
 import { recordingPath } from '../helpers/recordings.ts';
+import { runCli as run } from '../helpers/cli.ts';
 
-const root = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const kraken = recordingPath('kraken.jsonl.gz');
 
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [join(root, 'bin/tributary.js'), ...args], { cwd: root, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'silent' } });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += String(d)));
-  child.stderr.on('data', (d) => (err += String(d)));
-  return new Promise((r) => child.on('exit', (code) => r({ code, out, err })));
-}
 
 const ARGS = ['--speed', 'max', '--exit-on-end', '--port', '0', '--api-port', '0', '--host', '127.0.0.1', '--api-host', '127.0.0.1'];
 

@@ -4,23 +4,15 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
+import { closedPort } from '../helpers/cli.ts';
 
 const root = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 
-/** A local port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('e2e: start while every venue is unreachable', () => {
   it('keeps running, retries, and reports venues disconnected in /health', async () => {

@@ -246,31 +246,6 @@ export function isoFromSeconds(s: number): string {
   return new Date(s * 1000).toISOString();
 }
 
-/**
- * The client-protocol `price_update` message of one price (seed format plus raw strings; see
- * `PriceUpdateMessageSchema` in `protocol/messages.ts`).
- */
-export function priceUpdateMessage(p: OraclePrice, status: 'trading' | 'stale', symbol: string | null): PriceUpdateMessage {
-  return {
-    type: 'price_update',
-    data: {
-      feed_id: p.id,
-      price: p.priceNum,
-      confidence: p.confNum,
-      exponent: p.expo,
-      status,
-      timestamp: isoFromSeconds(p.publishTime),
-      source: 'pyth',
-      price_raw: p.price,
-      conf_raw: p.conf,
-      publish_time: p.publishTime,
-      symbol,
-      ema_price: scaleToNumber(p.emaPrice, p.emaExpo),
-      ema_price_raw: p.emaPrice,
-      recv_ts: p.recvTs,
-    },
-  };
-}
 
 // ───────── replay: the simulator serves recorded events to a client asking for some feeds ─────────
 
