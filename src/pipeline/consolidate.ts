@@ -6,6 +6,8 @@
  * one best-first list where every level keeps its venue: equal prices on two venues stay two levels, ordered
  * by venue id. From the merge come the NBBO (best bid / best ask across venues), the spread (absolute and in
  * bps of the mid) and the mid.
+ * These pure computations (and the consolidation key, and summary equality) are `merge.ts`; this module keeps the
+ * members, the dirty keys and the throttled summaries.
  *
  * Inclusion: a venue's book is included when the venue is connected, the book is valid (not resyncing), its last
  * update was received at most `maxQuoteAgeMs` ago (`now() − book.recvTs`, on the pipeline's data clock: the
@@ -29,13 +31,17 @@
  * a final update is never lost. A key is also recomputed when one of its included books reaches
  * `maxQuoteAgeMs`, so a venue that falls silent is dropped without waiting for another event.
  */
+import { subscriptionIterable, type PushIterable } from '../core/async-iter.ts';
 import type { Instrument } from '../core/instruments.ts';
-import type { BookSideView, BookView } from '../core/book-view.ts';
+import type { BookView } from '../core/book-view.ts';
 import type { OraclePrice } from '../core/events.ts';
 import type { Bus } from '../bus/bus.ts';
 
 export type { ExclusionReason, ConsolidatedLevel, Nbbo, Spread, ExcludedVenue, OracleRef, ConsolidatedBook } from '../core/events.ts';
-import type { ExclusionReason, ConsolidatedLevel, ExcludedVenue, ConsolidatedBook, OracleRef, Spread, Nbbo } from '../core/events.ts';
+import type { ExclusionReason, ExcludedVenue, ConsolidatedBook } from '../core/events.ts';
+import { buildGroups, consolidatedBook, consolidationKey, sameSummary, type MergeMember } from './merge.ts';
+
+export { consolidationKey } from './merge.ts';
 
 /** The summary stream item: a {@link ConsolidatedBook} `maxPriceLevels` deep. */
 export type Summary = ConsolidatedBook;
@@ -87,11 +93,9 @@ export interface ConsolidatorOptions {
   readonly oracleInstrument?: (source: string, feedId: string) => string | undefined;
 }
 
-interface Member {
-  readonly venue: string;
+/** One venue book of a key (merged as a {@link MergeMember}). */
+interface Member extends MergeMember {
   readonly key: string;
-  readonly symbol: string;
-  readonly quote: string;
   book: BookView;
   readonly state: KeyState;
 }
@@ -113,94 +117,6 @@ interface KeyState {
 /** Listener of summaries. */
 export type SummaryListener = (s: Summary) => void;
 
-const round12 = (x: number): number => Number(x.toPrecision(12));
-
-/** Quote → its group, upper-cased. */
-function buildGroups(groups: readonly (readonly string[])[] | undefined): Map<string, readonly string[]> {
-  const m = new Map<string, readonly string[]>();
-  for (const g of groups ?? []) {
-    const up = g.map((q) => q.toUpperCase());
-    if (up.length < 2) continue;
-    for (const q of up) m.set(q, up);
-  }
-  return m;
-}
-
-/**
- * The consolidation key of a canonical symbol: the symbol itself, except spot symbols (`BASE/QUOTE`)
- * whose quote is in an equivalence group, which map to `BASE/<first of group>`. Derivatives
- * (`BASE/QUOTE:SETTLE`) always keep their own symbol.
- */
-export function consolidationKey(symbol: string, groups: ReadonlyMap<string, readonly string[]>): string {
-  if (groups.size === 0 || symbol.includes(':')) return symbol;
-  const slash = symbol.indexOf('/');
-  if (slash < 0) return symbol;
-  const g = groups.get(symbol.slice(slash + 1).toUpperCase());
-  return g ? `${symbol.slice(0, slash)}/${g[0]}` : symbol;
-}
-
-/**
- * Best-first k-way merge of `sides` (one per member, members sorted by venue then symbol) down to `depth`
- * levels. Equal prices keep one level per member, in member order.
- */
-function mergeSides(members: readonly Member[], sides: readonly BookSideView[], depth: number, descending: boolean, withSymbol: boolean): ConsolidatedLevel[] {
-  const k = sides.length;
-  const idx = new Array<number>(k).fill(0);
-  const out: ConsolidatedLevel[] = [];
-  while (out.length < depth) {
-    let best = -1;
-    let bestPx = 0;
-    for (let j = 0; j < k; j++) {
-      const s = sides[j];
-      const i = idx[j];
-      if (i >= s.length) continue;
-      const p = s.priceNum(i);
-      if (best < 0 || (descending ? p > bestPx : p < bestPx)) {
-        best = j;
-        bestPx = p;
-      }
-    }
-    if (best < 0) break;
-    const s = sides[best];
-    const i = idx[best]++;
-    const m = members[best];
-    out.push(withSymbol ? { price: s.price(i), size: s.size(i), venue: m.venue, symbol: m.symbol } : { price: s.price(i), size: s.size(i), venue: m.venue });
-  }
-  return out;
-}
-
-function sameLevels(a: readonly ConsolidatedLevel[], b: readonly ConsolidatedLevel[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x.price !== y.price || x.size !== y.size || x.venue !== y.venue || x.symbol !== y.symbol) return false;
-  }
-  return true;
-}
-
-function sameLevel(a: ConsolidatedLevel | undefined, b: ConsolidatedLevel | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.price === b.price && a.size === b.size && a.venue === b.venue && a.symbol === b.symbol;
-}
-
-/** True when two summaries differ only in `timestamp` or `venueSkewMs` (informational: a skew change alone does not re-emit). */
-function sameSummary(a: Summary, b: Summary): boolean {
-  return (
-    sameLevels(a.bids, b.bids) &&
-    sameLevels(a.asks, b.asks) &&
-    sameLevel(a.nbbo.bid, b.nbbo.bid) &&
-    sameLevel(a.nbbo.ask, b.nbbo.ask) &&
-    a.venues.join('\n') === b.venues.join('\n') &&
-    a.excluded.map((e) => `${e.venue} ${e.symbol ?? ''} ${e.reason}`).join('\n') === b.excluded.map((e) => `${e.venue} ${e.symbol ?? ''} ${e.reason}`).join('\n') &&
-    (a.quoteEquivalence ?? []).join() === (b.quoteEquivalence ?? []).join() &&
-    a.oracle?.feedId === b.oracle?.feedId &&
-    a.oracle?.price === b.oracle?.price &&
-    a.oracle?.publishTime === b.oracle?.publishTime &&
-    a.oracle?.stale === b.oracle?.stale
-  );
-}
-
 /** Consolidated books across venues, with a throttled summary stream. See the module comment. */
 export class Consolidator implements AsyncIterable<Summary> {
   /** Levels per side in summaries and the default `getBook` depth. */
@@ -221,8 +137,8 @@ export class Consolidator implements AsyncIterable<Summary> {
   private readonly listeners: SummaryListener[] = [];
   private readonly updateListeners: ((keys: readonly string[]) => void)[] = [];
   private readonly unsubs: (() => void)[] = [];
-  /** Finishers of open `stream()` iterators (ended by `close()`). */
-  private readonly streamEnders = new Set<() => void>();
+  /** Open `stream()` iterators (ended by `close()`). */
+  private readonly streams = new Set<PushIterable<Summary>>();
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
   /** Earliest `staleAt` over all keys (a lower bound; Infinity when none). */
@@ -438,72 +354,11 @@ export class Consolidator implements AsyncIterable<Summary> {
     return inc;
   }
 
+  /** The consolidated book of key `s` at `now`, `depth` levels per side (refreshes the key's stale deadline). */
   private compute(s: KeyState, depth: number, now: number): ConsolidatedBook {
     const excluded: ExcludedVenue[] = [];
     const inc = this.included(s, now, excluded);
-    const withSymbol = s.group !== undefined;
-    const d = Math.max(1, depth);
-    const bidsAll = mergeSides(inc, inc.map((m) => m.book.bids), d, true, withSymbol);
-    const asksAll = mergeSides(inc, inc.map((m) => m.book.asks), d, false, withSymbol);
-    const bid = bidsAll[0];
-    const ask = asksAll[0];
-    let spread: Spread | null = null;
-    let mid: number | null = null;
-    let crossed = false;
-    if (bid !== undefined && ask !== undefined) {
-      // Best numeric prices: the merge's heads are the members' level 0.
-      let b = -Infinity;
-      let a = Infinity;
-      for (const m of inc) {
-        if (m.book.bids.length > 0 && m.book.bids.priceNum(0) > b) b = m.book.bids.priceNum(0);
-        if (m.book.asks.length > 0 && m.book.asks.priceNum(0) < a) a = m.book.asks.priceNum(0);
-      }
-      const mv = (a + b) / 2;
-      mid = round12(mv);
-      spread = { abs: round12(a - b), bps: round12(((a - b) / mv) * 10000) };
-      crossed = b > a;
-    }
-    const nbbo: Nbbo = bid !== undefined || ask !== undefined ? { ...(bid ? { bid } : {}), ...(ask ? { ask } : {}) } : {};
-    const venues = [...new Set(inc.map((m) => m.venue))];
-    let timed = 0;
-    let minTs = Infinity;
-    let maxTs = -Infinity;
-    for (const m of inc) {
-      const t = m.book.ts;
-      if (!(t > 0)) continue;
-      timed++;
-      if (t < minTs) minTs = t;
-      if (t > maxTs) maxTs = t;
-    }
-    const op = this.oracles.get(s.key);
-    const oracle: OracleRef | undefined =
-      op === undefined
-        ? undefined
-        : {
-            source: op.source,
-            feedId: op.id,
-            price: op.priceNum,
-            confidence: op.confNum,
-            publishTime: op.publishTime * 1000,
-            deviationBps: mid === null || !(op.priceNum > 0) ? null : round12(((mid - op.priceNum) / op.priceNum) * 10000),
-            ...(op.status === 'stale' ? { stale: true } : {}),
-          };
-    const out: ConsolidatedBook = {
-      symbol: s.key,
-      bids: depth >= 1 ? bidsAll.slice(0, depth) : [],
-      asks: depth >= 1 ? asksAll.slice(0, depth) : [],
-      nbbo,
-      spread,
-      mid,
-      crossed,
-      venues,
-      excluded,
-      ...(s.group ? { quoteEquivalence: s.group.filter((q) => inc.some((m) => m.quote === q)) } : {}),
-      ...(oracle ? { oracle } : {}),
-      ...(timed >= 2 ? { venueSkewMs: maxTs - minTs } : {}),
-      timestamp: now,
-    };
-    return out;
+    return consolidatedBook(s.key, s.group, inc, excluded, depth, this.oracles.get(s.key), now);
   }
 
   /** The consolidation key a canonical symbol maps to (`BTC/USDT` → `BTC/USD` under a USD group). */
@@ -574,46 +429,12 @@ export class Consolidator implements AsyncIterable<Summary> {
    * (e.g. `break` in `for await`) or {@link close}.
    */
   stream(signal?: AbortSignal): AsyncIterableIterator<Summary> {
-    const pending = new Map<string, Summary>();
-    let wake: (() => void) | undefined;
-    let done = false;
-    const unsub = this.subscribe((s) => {
-      pending.delete(s.symbol);
-      pending.set(s.symbol, s);
-      wake?.();
+    const it: PushIterable<Summary> = subscriptionIterable<Summary>((fn) => this.subscribe(fn), {
+      key: (s) => s.symbol,
+      signal,
+      onEnd: () => this.streams.delete(it),
     });
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      unsub();
-      this.streamEnders.delete(finish);
-      wake?.();
-    };
-    this.streamEnders.add(finish);
-    if (signal?.aborted) finish();
-    else signal?.addEventListener('abort', finish, { once: true });
-    const it: AsyncIterableIterator<Summary> = {
-      next: async (): Promise<IteratorResult<Summary>> => {
-        for (;;) {
-          const first = pending.entries().next();
-          if (!first.done) {
-            pending.delete(first.value[0]);
-            return { value: first.value[1], done: false };
-          }
-          if (done) return { value: undefined, done: true };
-          await new Promise<void>((r) => (wake = r));
-          wake = undefined;
-        }
-      },
-      return: async (): Promise<IteratorResult<Summary>> => {
-        finish();
-        pending.clear();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]() {
-        return it;
-      },
-    };
+    this.streams.add(it);
     return it;
   }
 
@@ -629,6 +450,6 @@ export class Consolidator implements AsyncIterable<Summary> {
     this.unsubs.length = 0;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const f of [...this.streamEnders]) f();
+    for (const it of [...this.streams]) it.close();
   }
 }

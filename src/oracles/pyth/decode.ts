@@ -9,7 +9,6 @@
 import { TributaryError } from '../../core/errors.ts';
 import type { OracleBinary, OraclePrice } from '../../core/events.ts';
 import { PYTH_SOURCE, parsePythFeedId } from './ids.ts';
-import type { PriceUpdateMessage } from '../../protocol/messages.ts';
 import { HERMES_ASSET_TYPES, type HermesPriceFeedMetadata } from './wire.ts';
 
 export { parsePythFeedId };

@@ -21,6 +21,7 @@ import { TributaryError, errorMessage, type ErrorCode } from '../../core/errors.
 import type { EventPublisher, OracleBinary, OraclePrice } from '../../core/events.ts';
 import { PYTH_SOURCE } from './ids.ts';
 import { SseStream, redactUrl, type SseEvent } from '../../transport/sse.ts';
+import { backoffDelay } from '../../transport/backoff.ts';
 import type { Http } from '../../core/transport-types.ts';
 import { decodeCatalog, decodePriceEvent, feedMetaOf, matchesCatalogFilter, parsePythFeedId, toHermesMetadata, type PythFeedMeta } from './decode.ts';
 import { DEFAULT_PYTH_FEEDS, HERMES_FEEDS_PATH, hermesBaseOf, streamUrl, type HermesPriceFeedMetadata } from './wire.ts';
@@ -373,10 +374,7 @@ export class PythSource {
       const code: ErrorCode = e instanceof TributaryError ? e.code : 'HTTP_ERROR';
       this.noteError(code, `catalog: ${errorMessage(e)}`);
       const attempt = ++this.catalogAttempt;
-      const base = this.o.backoff?.baseMs ?? 500;
-      const cap = Math.max(this.o.backoff?.capMs ?? 30_000, base);
-      const r = (this.o.random ?? Math.random)();
-      delay = Math.round(Math.max(0.1, Math.min(1, r)) * Math.min(cap, base * 2 ** (attempt - 1)));
+      delay = backoffDelay(attempt, { baseMs: this.o.backoff?.baseMs, capMs: this.o.backoff?.capMs, minFraction: 0.1, random: this.o.random });
       const retryAfter = e instanceof TributaryError ? (e.context?.retryAfterSec as number | undefined) : undefined;
       if (code === 'VENUE_RATE_LIMITED') delay = Math.max(delay, retryAfter !== undefined ? retryAfter * 1000 : (this.o.rateLimitDelayMs ?? 60_000));
       if (attempt === 1 || attempt % 10 === 0) this.o.log.warn({ err: errorMessage(e), attempt, delayMs: delay }, 'Pyth catalog load failed; retrying');
